@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: setup run test bench browser clean
+
+setup: $(STAMP)
+
+# Re-installs only when a requirements file changed: quick when already done.
+$(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PY=...)"; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-offline.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+
+# Debian's chromium (and CJK/emoji fonts for readable screenshots) for the browser tests;
+# installed only where it is missing and we are root; otherwise the tests say what is missing.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
+	fi
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) tests/artifacts .pytest_cache

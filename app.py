@@ -1,0 +1,27 @@
+"""Entry point: page configuration, language switch and routing. Nothing else.
+
+Run with ``make run`` (or ``streamlit run app.py``). The landing page and this router do
+not import torch or transformers: models load only when a page needs them.
+"""
+
+import streamlit as st
+
+from ui.common import footer, language_switch
+from ui.i18n import t
+
+st.set_page_config(page_title="AI Playground · AI 体验馆", page_icon="✨", layout="wide",
+                   initial_sidebar_state="expanded")
+
+language_switch()
+
+PAGES = [
+    st.Page("pages/home.py", title=t("nav.home"), icon="🏠", url_path="", default=True),
+    st.Page("pages/qa.py", title=t("nav.qa"), icon="❓", url_path="qa"),
+    st.Page("pages/classify.py", title=t("nav.classify"), icon="🏷️", url_path="classify"),
+    st.Page("pages/digits.py", title=t("nav.digits"), icon="✍️", url_path="digits"),
+    st.Page("pages/attention.py", title=t("nav.attention"), icon="🔍", url_path="attention"),
+]
+
+page = st.navigation(PAGES)
+page.run()
+footer()

@@ -1,0 +1,1 @@
+"""Model logic of the AI demo app: no Streamlit pages here, only typed functions."""

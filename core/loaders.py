@@ -1,0 +1,257 @@
+"""Cached model loaders: the only module of the app that uses ``st.cache_resource``.
+
+``load(key)`` loads a registry model once per process, puts it in eval mode on the
+device of ``core.device``, runs one warm-up forward, records its load time and returns
+an immutable :class:`ModelBundle`. Task code runs the forward pass under
+``bundle.lock`` (one forward at a time per model, so a crowd of sessions does not
+oversubscribe the CPU) and ``torch.inference_mode()``.
+
+Outside a Streamlit server (tests, benchmarks, scripts) ``st.cache_resource`` still
+caches in memory, so the same code runs in a plain Python process.
+
+A failure raises :class:`ModelLoadError` with what failed and what to do; pages show
+it as a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import streamlit as st
+
+from core import registry
+from core.availability import availability, hub_offline_forced
+from core.registry import ModelEntry
+
+log = logging.getLogger(__name__)
+
+# (key, attention) -> seconds it took to load; read by the home page's badge.
+_LOAD_SECONDS: dict[tuple[str, bool], float] = {}
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded. ``reason`` says what failed, ``hint`` what to do."""
+
+    def __init__(self, key: str, reason: str, hint: str = "") -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+        self.hint = hint
+
+
+class QueuedLock:
+    """A lock that knows how many callers wait for it (shown as a queue position)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> "QueuedLock":
+        with self._count_lock:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._count_lock:
+                self._waiting -= 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a builder returns: the model, its tokenizer/preprocessor, extra metadata and
+    an optional warm-up (called once with the model and preprocessor after loading)."""
+
+    model: Any
+    preprocessor: Any = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    warmup: Callable[[Any, Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """A loaded model, ready for inference. Immutable: share it across sessions."""
+
+    key: str
+    entry: ModelEntry
+    model: Any  # torch.nn.Module, eval mode, on ``device``
+    preprocessor: Any  # tokenizer or None
+    device: Any  # torch.device
+    dtype: Any  # torch.dtype of the weights
+    lock: QueuedLock
+    load_seconds: float
+    attention: bool  # loaded with eager attention that returns attention maps
+    meta: Mapping[str, Any]
+
+
+# ---- builders ------------------------------------------------------------------
+
+_HF_AUTO = {
+    "hf-qa": "AutoModelForQuestionAnswering",
+    "hf-seq-cls": "AutoModelForSequenceClassification",
+    "hf-encoder": "AutoModel",
+}
+
+
+def build_hf(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> Built:
+    """Generic Hugging Face builder: Auto class by ``entry.builder``, tokenizer beside it."""
+    import transformers
+
+    from core.device import torch_dtype
+
+    auto = getattr(transformers, _HF_AUTO[entry.builder])
+    kwargs: dict[str, Any] = {"dtype": torch_dtype()}
+    if attention:
+        kwargs["attn_implementation"] = "eager"
+    model = auto.from_pretrained(str(path), **kwargs)
+    tok = transformers.AutoTokenizer.from_pretrained(str(path))
+    meta: dict[str, Any] = {}
+    id2label = getattr(model.config, "id2label", None)
+    if id2label and entry.builder == "hf-seq-cls":
+        meta["id2label"] = {int(k): v for k, v in id2label.items()}
+    meta["max_length"] = min(getattr(tok, "model_max_length", 512) or 512, 512)
+    return Built(model, tok, meta)
+
+
+def _hf_warmup(model: Any, tok: Any) -> None:
+    enc = tok("warm up", "热身", return_tensors="pt", truncation=True)
+    enc = {k: v.to(model.device) for k, v in enc.items()}
+    model(**enc)
+
+
+def _resolve_builder(entry: ModelEntry) -> Callable[..., Built]:
+    if entry.builder in _HF_AUTO:
+        return build_hf
+    module, _, func = entry.builder.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def _weights_path(entry: ModelEntry) -> Path:
+    av = availability(entry)
+    if entry.source == "bundled":
+        path = registry.bundled_path(entry)
+        if path is None:
+            raise ModelLoadError(entry.key, av.reason, "Pick another model, or run `make setup` / the training script.")
+        return path
+    cached = registry.cached_snapshot(entry)
+    if cached is not None:
+        return cached
+    if av.status != "downloadable":
+        raise ModelLoadError(
+            entry.key,
+            av.reason or "not in the local cache",
+            "Pick a bundled model, or run `python -m core.prefetch` once online.",
+        )
+    return download(entry)
+
+
+def download(entry: ModelEntry, progress: Callable[[float, str], None] | None = None) -> Path:
+    """Download a Hub model into the local cache; ``progress(fraction, text)`` is told how far."""
+    if hub_offline_forced():
+        raise ModelLoadError(entry.key, "offline mode is on (HF_HUB_OFFLINE=1)", "Unset it, or pick a bundled model.")
+    from huggingface_hub import snapshot_download
+
+    tqdm_class = None
+    if progress is not None:
+        from tqdm.auto import tqdm
+
+        class _Progress(tqdm):  # type: ignore[misc, valid-type]
+            def update(self, n: float | None = 1) -> bool | None:
+                out = super().update(n)
+                if self.total:
+                    progress(min(self.n / self.total, 1.0), f"{entry.name}: {self.desc or ''}")
+                return out
+
+        tqdm_class = _Progress
+    try:
+        path = snapshot_download(
+            entry.location,
+            revision=entry.revision,
+            allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.bpe", "merges.txt", "vocab.*"],
+            tqdm_class=tqdm_class,
+        )
+    except Exception as exc:  # network, auth, disk: all become one clear message
+        raise ModelLoadError(entry.key, f"download failed ({type(exc).__name__}: {exc})",
+                             "Check the connection, or pick a bundled model.") from exc
+    return Path(path)
+
+
+def _load_uncached(key: str, attention: bool) -> ModelBundle:
+    import torch
+
+    from core.device import choose_device, torch_device
+
+    entry = registry.get(key)
+    t0 = time.perf_counter()
+    path = _weights_path(entry)
+    choose_device()
+    device = torch_device()
+    try:
+        built = _resolve_builder(entry)(entry, path, device, attention=attention)
+        model = built.model.to(device).eval()
+        warm = built.warmup or (_hf_warmup if entry.builder in _HF_AUTO else None)
+        if warm is not None:
+            with torch.inference_mode():
+                warm(model, built.preprocessor)
+    except ModelLoadError:
+        raise
+    except Exception as exc:
+        log.exception("loading %s failed", key)
+        raise ModelLoadError(key, f"{type(exc).__name__}: {exc}", "Pick another model in the model picker.") from exc
+    seconds = time.perf_counter() - t0
+    _LOAD_SECONDS[(key, attention)] = seconds
+    first = next(model.parameters(), None)
+    return ModelBundle(
+        key=key,
+        entry=entry,
+        model=model,
+        preprocessor=built.preprocessor,
+        device=device,
+        dtype=first.dtype if first is not None else torch.float32,
+        lock=QueuedLock(),
+        load_seconds=seconds,
+        attention=attention,
+        meta=MappingProxyType(dict(built.meta)),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load_cached(key: str, attention: bool) -> ModelBundle:
+    return _load_uncached(key, attention)
+
+
+def load(key: str, *, attention: bool = False) -> ModelBundle:
+    """The model ``key`` of the registry, loaded once per process (per ``attention`` flag).
+
+    ``attention=True`` loads a separate copy with eager attention so that forward passes
+    can return attention maps, while other pages keep the faster default attention.
+    Raises :class:`ModelLoadError` (never anything else) when it cannot be loaded.
+    """
+    try:
+        registry.get(key)
+    except KeyError as exc:
+        raise ModelLoadError(key, "unknown model", "Pick a model from the list.") from exc
+    return _load_cached(key, attention)
+
+
+def loaded_models() -> dict[str, float]:
+    """Models loaded in this process so far: display key -> load seconds."""
+    return {(k + " (attention)" if att else k): s for (k, att), s in sorted(_LOAD_SECONDS.items())}

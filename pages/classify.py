@@ -1,0 +1,5 @@
+"""The classify page (placeholder until its capability lands)."""
+
+from ui.common import coming_soon
+
+coming_soon("nav.classify")

@@ -1,0 +1,39 @@
+"""Every URL of the app in headless Chromium, in both languages: it renders, the script run
+finishes, no traceback is shown. Screenshots are saved as test artifacts."""
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception
+
+PATHS = ["", "qa", "classify", "digits", "attention"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("path", PATHS)
+def test_page_renders(app_server, browser_page, path, lang):
+    browser_page.goto_app(f"{app_server}/{path}?lang={lang}")
+    assert_no_exception(browser_page)
+    main = browser_page.locator('[data-testid="stMain"]').inner_text()
+    assert main.strip(), "the page is empty"
+    if lang == "zh":
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in main), "no Chinese on the zh page"
+    browser_page.shot(f"page-{path or 'home'}-{lang}")
+
+
+def test_language_survives_navigation(app_server, browser_page):
+    browser_page.goto_app(f"{app_server}/?lang=zh")
+    browser_page.get_by_role("link", name="阅读理解问答").first.click()
+    browser_page.wait_for_url("**/qa**")
+    from tests.e2e.conftest import wait_script_done
+
+    wait_script_done(browser_page)
+    assert "lang=zh" in browser_page.url
+    assert "阅读理解" in browser_page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_home_shows_environment_badge(app_server, browser_page):
+    browser_page.goto_app(f"{app_server}/?lang=en")
+    text = browser_page.locator('[data-testid="stMain"]').inner_text()
+    assert "Environment" in text
+    assert "CPU" in text or "CUDA" in text or "MPS" in text
+    assert "all-MiniLM-L6-v2" in text

@@ -1,0 +1,179 @@
+"""Widgets every page shares: header, language switch, model picker, friendly errors,
+the sidebar footer (model, device, latency of the last prediction) and links between pages.
+
+Nothing here imports torch at module level: the home page stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator, Mapping
+
+import streamlit as st
+
+from core import registry
+from core.availability import Availability, availability, default_model, is_online
+from core.device import describe_device
+from ui.i18n import LANG_NAMES, LANGS, lang, t
+
+log = logging.getLogger(__name__)
+
+PAGE_FILES = {
+    "home": "pages/home.py",
+    "qa": "pages/qa.py",
+    "classify": "pages/classify.py",
+    "digits": "pages/digits.py",
+    "attention": "pages/attention.py",
+}
+
+
+def language_switch() -> str:
+    """The 中文 / English switch in the sidebar; keeps ``?lang=`` in the URL. Returns the language."""
+    current = lang()
+    st.session_state.setdefault("lang", current)
+    st.sidebar.segmented_control(
+        t("sidebar.language"), LANGS, format_func=LANG_NAMES.get, key="lang",
+        selection_mode="single", width="stretch",
+    )
+    if st.session_state.get("lang") not in LANGS:  # deselecting the active choice keeps it
+        st.session_state["lang"] = current
+    chosen = st.session_state["lang"]
+    if st.query_params.get("lang") != chosen:
+        st.query_params["lang"] = chosen
+    return chosen
+
+
+def page_header(title: str, subtitle: str = "") -> None:
+    st.title(title)
+    if subtitle:
+        st.caption(subtitle)
+
+
+def coming_soon(title_key: str) -> None:
+    """Placeholder body of a page whose capability is not built yet."""
+    page_header(t(title_key))
+    st.info(f"**{t('common.coming_soon')}** {t('common.coming_soon_detail')}", icon="🚧")
+
+
+def _status_label(av: Availability) -> str:
+    return {"available": "✅ " + t("picker.available"),
+            "downloadable": "⬇️ " + t("picker.downloadable"),
+            "unavailable": "⛔ " + t("picker.unavailable")}[av.status]
+
+
+def model_picker(task: str, text_lang: str | None = None, *, key: str,
+                 languages: tuple[str, ...] | None = None) -> str | None:
+    """A select box of every registry model for ``task``; the default is the best usable one
+    for ``text_lang``. Unusable models stay listed, marked with the reason. Returns the chosen
+    key when it can be used, else shows why and returns ``None``."""
+    text_lang = text_lang or lang()
+    online = is_online()
+    entries = registry.entries(task)  # type: ignore[arg-type]
+    if languages:
+        entries = [e for e in entries if set(e.languages) & (set(languages) | {"*"})]
+    if not entries:
+        st.warning(t("picker.none"))
+        return None
+    avail = {e.key: availability(e, online=online) for e in entries}
+    # usable first, then the rest (greyed out by their label)
+    entries.sort(key=lambda e: (not avail[e.key].usable, -e.quality))
+    keys = [e.key for e in entries]
+    wanted = st.query_params.get("model")
+    default = wanted if wanted in keys and avail[wanted].usable else default_model(task, text_lang, online=online)
+    index = keys.index(default) if default in keys else 0
+
+    def fmt(k: str) -> str:
+        e = registry.get(k)
+        langs = "/".join(e.languages).replace("*", "multi")
+        return f"{e.name} · {langs} · {_status_label(avail[k])}"
+
+    choice = st.selectbox(t("picker.label"), keys, index=index, format_func=fmt, key=key, help=t("picker.help"))
+    av = avail[choice]
+    if not av.usable:
+        st.warning(t("picker.unusable", model=registry.get(choice).name, reason=av.reason), icon="⛔")
+        return None
+    return choice
+
+
+def ensure_model(key: str, *, attention: bool = False) -> bool:
+    """Load ``key`` now with visible progress (download bar for Hub models, spinner otherwise).
+
+    Returns False after showing a friendly message when it cannot be loaded.
+    """
+    from core import loaders
+
+    entry = registry.get(key)
+    try:
+        if entry.source == "hub" and registry.cached_snapshot(entry) is None:
+            bar = st.progress(0.0, text=t("common.downloading", model=entry.name))
+            loaders.download(entry, progress=lambda f, _msg: bar.progress(f, text=t("common.downloading", model=entry.name)))
+            bar.empty()
+        with st.spinner(t("common.loading", model=entry.name)):
+            loaders.load(key, attention=attention)
+    except loaders.ModelLoadError as err:
+        show_load_error(err)
+        return False
+    return True
+
+
+def show_load_error(err: Exception) -> None:
+    """A model load failure as a clear message: what failed and what to do."""
+    key = getattr(err, "key", "?")
+    try:
+        name = registry.get(key).name
+    except KeyError:
+        name = key
+    st.error(t("common.load_error", model=name, reason=getattr(err, "reason", str(err))), icon="⚠️")
+    hint = getattr(err, "hint", "")
+    if hint:
+        st.caption(t("common.load_hint", hint=hint))
+
+
+@contextlib.contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Run page work; a model load failure or any unexpected error becomes a friendly message
+    (logged on the server with its traceback) instead of a traceback on the page."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for visitors
+        # st.rerun / st.stop raise BaseException subclasses, which pass through untouched.
+        if type(exc).__name__ == "ModelLoadError":
+            show_load_error(exc)
+            return
+        log.exception("page error")
+        st.error(f"**{t('common.error_title')}** {t('common.error_detail')}", icon="😕")
+
+
+def record_prediction(model_key: str, latency_ms: float) -> None:
+    """Remember the last prediction of this session for the sidebar footer."""
+    st.session_state["_last_prediction"] = {"model": model_key, "latency_ms": float(latency_ms), "at": time.time()}
+
+
+def footer() -> None:
+    """Sidebar block on every page: model used, device, latency of the last prediction."""
+    box = st.sidebar.container(border=True)
+    box.markdown(f"**{t('footer.title')}**")
+    last = st.session_state.get("_last_prediction")
+    dev = describe_device()
+    if not last:
+        box.caption(t("footer.none"))
+        box.caption(f"{t('footer.device')}: {dev.label}")
+        return
+    try:
+        name = registry.get(last["model"]).name
+    except KeyError:
+        name = last["model"]
+    box.caption(
+        f"{t('footer.model')}: {name}  \n{t('footer.device')}: {dev.label}  \n"
+        f"{t('footer.latency')}: {last['latency_ms']:.0f} ms"
+    )
+
+
+def page_link_to(page: str, label: str, query_params: Mapping[str, str] | None = None, *, icon: str | None = None) -> None:
+    """A link to another page of the app (``page`` is a key of ``PAGE_FILES``) carrying
+    ``query_params`` (prefill) and the current language."""
+    params = {k: str(v) for k, v in (query_params or {}).items() if v not in (None, "")}
+    params["lang"] = lang()
+    st.page_link(PAGE_FILES[page], label=label, icon=icon, query_params=params)

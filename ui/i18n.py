@@ -1,0 +1,62 @@
+"""The interface's strings in 中文 and English, and the current language.
+
+Every user-visible string comes from ``TABLE``: one table assembled from the sections in
+``ui/strings/`` (one file per page, so pages can grow independently). Keys are unique
+and every entry has both languages (checked at import and by the tests).
+
+The language comes from ``?lang=`` in the URL, else the sidebar choice kept in the
+session, else the browser's language, else English.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import streamlit as st
+
+import ui.strings
+
+LANGS = ("en", "zh")
+LANG_NAMES = {"en": "English", "zh": "中文"}
+
+
+def _assemble() -> dict[str, dict[str, str]]:
+    table: dict[str, dict[str, str]] = {}
+    for info in sorted(pkgutil.iter_modules(ui.strings.__path__), key=lambda i: i.name):
+        section = importlib.import_module(f"ui.strings.{info.name}")
+        for key, texts in section.STRINGS.items():
+            if key in table:
+                raise RuntimeError(f"string key {key!r} defined twice (ui/strings/{info.name}.py)")
+            missing = [lang for lang in LANGS if not texts.get(lang)]
+            if missing:
+                raise RuntimeError(f"string {key!r} lacks {missing} (ui/strings/{info.name}.py)")
+            table[key] = texts
+    return table
+
+
+TABLE: dict[str, dict[str, str]] = _assemble()
+
+
+def lang() -> str:
+    """The current interface language: ``"en"`` or ``"zh"``."""
+    chosen = st.session_state.get("lang")
+    if chosen in LANGS:
+        return chosen
+    q = st.query_params.get("lang")
+    if q in LANGS:
+        return q
+    try:
+        browser = (st.context.locale or "").lower()
+    except AttributeError:
+        browser = ""
+    return "zh" if browser.startswith("zh") else "en"
+
+
+def t(key: str, **fmt: object) -> str:
+    """The string ``key`` in the current language, formatted with ``fmt``."""
+    texts = TABLE.get(key)
+    if texts is None:
+        return key  # visible, but never a crash; the tests catch missing keys
+    s = texts[lang()]
+    return s.format(**fmt) if fmt else s

@@ -1,0 +1,1 @@
+"""Per-section parts of the one string table; ``ui.i18n`` assembles them into ``TABLE``."""
