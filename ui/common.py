@@ -94,6 +94,8 @@ def model_picker(task: str, text_lang: str | None = None, *, key: str,
     if not av.usable:
         st.warning(t("picker.unusable", model=registry.get(choice).name, reason=av.reason), icon="⛔")
         return None
+    if av.status == "downloadable" and not ensure_model(choice):
+        return None  # download shown with a progress bar; failures explained by ensure_model
     return choice
 
 
