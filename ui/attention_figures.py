@@ -1,0 +1,143 @@
+"""Plotly figures of the attention viewer (no Streamlit here: pure figure builders).
+
+Every token label goes through :func:`safe_labels`: Plotly renders a subset of HTML in
+tick and hover text, so ``<b>`` typed by a user must be escaped to show as text, and
+repeated tokens ("the" twice) must stay distinct categories on an axis.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.attention_views import downsample
+
+COLORSCALE = "Blues"
+THUMB = 16  # thumbnail side (cells) in the all-heads grid
+_ZWSP = "\u200b"
+_FONT = "Inter, 'Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', sans-serif"
+
+
+def safe_labels(labels: Sequence[str], max_chars: int = 14) -> list[str]:
+    """Escaped, non-empty, shortened and unique labels (duplicates get invisible suffixes)."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for raw in labels:
+        s = str(raw).replace("\n", " ").replace("\r", " ").replace("\t", " ").strip() or "␣"
+        if len(s) > max_chars:
+            s = s[: max_chars - 1] + "…"
+        s = html.escape(s, quote=False)
+        n = seen.get(s, 0)
+        seen[s] = n + 1
+        out.append(s + _ZWSP * n)
+    return out
+
+
+def _base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin=dict(l=8, r=8, t=40 if title else 8, b=8),
+        font=dict(family=_FONT, size=12),
+        title=dict(text=html.escape(title, quote=False), x=0.0, font=dict(size=14)) if title else None,
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def heatmap_figure(mat: np.ndarray, labels: Sequence[str], *, title: str | None = None,
+                   hover: tuple[str, str, str] = ("from", "to", "weight"),
+                   row_labels: Sequence[str] | None = None) -> go.Figure:
+    """One ``(G, G)`` attention matrix: rows = from-token (top to bottom), columns = to-token.
+
+    ``hover`` names the three hover fields in the page's language."""
+    m = np.asarray(mat, dtype=np.float32)
+    n = m.shape[-1]
+    cols = safe_labels(labels)
+    rows = safe_labels(row_labels) if row_labels is not None else cols
+    font = 12 if n <= 40 else 10 if n <= 80 else 8
+    fig = go.Figure(go.Heatmap(
+        z=np.round(m, 4), x=cols, y=rows, colorscale=COLORSCALE, zmin=0.0,
+        zmax=float(max(m.max(), 1e-6)),
+        hovertemplate=f"{hover[0]}: %{{y}}<br>{hover[1]}: %{{x}}<br>{hover[2]}: %{{z:.3f}}<extra></extra>",
+        colorbar=dict(thickness=12, len=0.8),
+        xgap=1 if n <= 40 else 0, ygap=1 if n <= 40 else 0,
+    ))
+    fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=font), side="bottom",
+                     showgrid=False, constrain="domain")
+    fig.update_yaxes(type="category", autorange="reversed", tickfont=dict(size=font), showgrid=False,
+                     scaleanchor="x", constrain="domain")
+    height = int(min(900, max(380, 13 * n + 160)))
+    return _base_layout(fig, height, title)
+
+
+def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
+                thumb: int = THUMB, layer_word: str = "Layer", head_word: str = "Head") -> go.Figure:
+    """All heads at a glance: ``(L, H, G, G)`` -> one image of ``L x H`` thumbnails.
+
+    Each thumbnail is block-averaged to at most ``thumb x thumb`` cells and scaled to its
+    own maximum, so what the browser receives is ``L*H*thumb^2`` numbers whatever the
+    text length. One transparent marker per head makes a thumbnail clickable (its
+    x, y are the head and layer numbers, starting at 1)."""
+    a = np.asarray(att, dtype=np.float32)
+    n_layers, n_heads = a.shape[:2]
+    small = downsample(a, thumb)
+    s = small.shape[-1]
+    peak = small.max(axis=(-2, -1), keepdims=True)
+    small = small / np.maximum(peak, 1e-9)
+    cell = s + 1  # one empty row/column between thumbnails
+    canvas = np.full((n_layers * cell - 1, n_heads * cell - 1), np.nan, dtype=np.float32)
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            canvas[layer * cell: layer * cell + s, head * cell: head * cell + s] = small[layer, head]
+    step = 1.0 / cell
+    coords = (np.arange(canvas.shape[1]) + 0.5) * step + 0.5, (np.arange(canvas.shape[0]) + 0.5) * step + 0.5
+    fig = go.Figure(go.Heatmap(
+        z=np.round(canvas, 3), x=coords[0], y=coords[1], colorscale=COLORSCALE, zmin=0, zmax=1,
+        showscale=False, hoverinfo="skip",
+    ))
+    hx, ly = np.meshgrid(np.arange(1, n_heads + 1), np.arange(1, n_layers + 1))
+    centers_x = hx.ravel() + (s * step) / 2 - 0.5
+    centers_y = ly.ravel() + (s * step) / 2 - 0.5
+    fig.add_trace(go.Scatter(
+        x=centers_x, y=centers_y, mode="markers",
+        marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+        customdata=np.stack([ly.ravel(), hx.ravel()], axis=-1),
+        hovertemplate=f"{layer_word} %{{customdata[0]}} · {head_word} %{{customdata[1]}}<extra></extra>",
+        showlegend=False,
+    ))
+    if selected is not None:
+        layer, head = selected
+        fig.add_shape(type="rect", x0=head + 0.5 - 0.3 * step, x1=head + 0.5 + (s + 0.3) * step,
+                      y0=layer + 0.5 - 0.3 * step, y1=layer + 0.5 + (s + 0.3) * step,
+                      line=dict(color="#ff4b4b", width=3))
+    fig.update_xaxes(tickmode="array", tickvals=list(range(1, n_heads + 1)), showgrid=False, zeroline=False,
+                     side="top", title=dict(text=head_word), range=[0.5, n_heads + 0.5], fixedrange=True)
+    fig.update_yaxes(tickmode="array", tickvals=list(range(1, n_layers + 1)), showgrid=False, zeroline=False,
+                     autorange="reversed", title=dict(text=layer_word), scaleanchor="x",
+                     range=[n_layers + 0.5, 0.5], fixedrange=True)
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    height = int(min(900, max(260, 900 * n_layers / max(n_heads, 1) + 80)))
+    return _base_layout(fig, height)
+
+
+def rollout_figure(weights: np.ndarray, labels: Sequence[str], *, title: str | None = None,
+                   hover_word: str = "share") -> go.Figure:
+    """Bar chart of a ``(G,)`` distribution over tokens (rollout of the first token's row)."""
+    w = np.asarray(weights, dtype=np.float32)
+    x = safe_labels(labels)
+    n = len(x)
+    fig = go.Figure(go.Bar(
+        x=x, y=np.round(w, 4), marker_color="#1f77b4",
+        hovertemplate=f"%{{x}}<br>{hover_word}: %{{y:.1%}}<extra></extra>",
+    ))
+    fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=12 if n <= 40 else 9))
+    fig.update_yaxes(tickformat=".0%", gridcolor="#eee", rangemode="tozero")
+    return _base_layout(fig, 380, title)
+
+
+def figure_bytes(fig: go.Figure) -> int:
+    """Size of the JSON the browser receives for ``fig`` (bytes)."""
+    return len(fig.to_json().encode("utf-8"))
