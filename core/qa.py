@@ -1,0 +1,159 @@
+"""Question answering over a passage: the task API used by the page, tests and benchmark.
+
+``answer(question, context)`` returns the best answers as :class:`Answer` objects whose
+``start``/``end`` are character offsets into ``context`` (``context[start:end] ==
+text`` always). Two modes:
+
+- ``"span"``: a Hub extractive QA model (registry builder ``hf-qa``) gives start/end
+  logits that :mod:`core.qa_span` decodes into exact spans, across overlapping windows,
+  with "no answer" for SQuAD 2.0 models.
+- ``"sentence"``: offline, no span model: :mod:`core.qa_retrieval` returns the
+  sentences most likely to hold the answer (MiniLM for English, lexical for Chinese).
+
+``answer_details`` returns the same answers with what the page's Details show (model,
+mode, windows, latency, device, whether the model said "no answer").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from core import registry
+from core.availability import default_model
+from core.text import detect_language
+
+Kind = Literal["span", "sentence"]
+LEXICAL = "lexical"  # pseudo model key: lexical sentence retrieval, no weights
+SENTENCE_MODELS = ("minilm", LEXICAL)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer: ``context[start:end] == text``; ``score`` in [0, 1]."""
+
+    text: str
+    start: int
+    end: int
+    score: float
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class QAResult:
+    """Answers best first, plus how they were found."""
+
+    answers: tuple[Answer, ...]
+    model: str  # registry key, or "lexical"
+    mode: Kind
+    language: str  # "en" | "zh": language of the passage
+    windows: int = 0  # span mode: windows run; sentence mode: sentences scored
+    no_answer: bool = False  # a SQuAD 2.0 model judged the passage has no answer
+    null_score: float = 0.0  # its probability of "no answer"
+    latency_ms: float = 0.0
+    device: str = "cpu"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def pick_model(context: str, model: str | None = None) -> str:
+    """The model key that answers for ``context`` (``model`` if given, else the default).
+
+    ``minilm`` is English only: for Chinese passages it falls back to ``"lexical"``.
+    """
+    lang = detect_language(context)
+    if model is None:
+        model = default_model("qa", lang) or LEXICAL
+    if model == "minilm" and lang != "en":
+        return LEXICAL
+    return model
+
+
+def _mode(model: str) -> Kind:
+    return "sentence" if model in SENTENCE_MODELS else "span"
+
+
+def _can_abstain(model: str) -> bool:
+    return "squad2" in registry.get(model).location.lower()
+
+
+def answer_details(question: str, context: str, *, model: str | None = None, top_k: int = 3) -> QAResult:
+    """Answer ``question`` from ``context`` and say how (see :class:`QAResult`).
+
+    Empty question or context: no answers and no model call. Raises
+    ``core.loaders.ModelLoadError`` when the model cannot be loaded.
+    """
+    if not isinstance(question, str) or not isinstance(context, str):
+        raise TypeError("question and context must be str")
+    lang = detect_language(context)
+    top_k = max(1, int(top_k))
+    if not question.strip() or not context.strip():
+        key = model or LEXICAL
+        return QAResult((), key, _mode(key), lang)
+    key = pick_model(context, model)
+    t0 = time.perf_counter()
+    if _mode(key) == "sentence":
+        result = _answer_sentences(question, context, key, top_k, lang)
+    else:
+        result = _answer_spans(question, context, key, top_k, lang)
+    ms = (time.perf_counter() - t0) * 1000
+    return QAResult(
+        result.answers, result.model, result.mode, lang, result.windows,
+        result.no_answer, result.null_score, ms, result.device, result.notes,
+    )
+
+
+def answer(question: str, context: str, *, model: str | None = None, top_k: int = 3) -> list[Answer]:
+    """The ``top_k`` best answers to ``question`` in ``context``, best first.
+
+    ``model=None`` picks the default available QA model for the passage's language
+    (offline: sentence retrieval). Empty when the question or passage is empty or a
+    SQuAD 2.0 model says the passage holds no answer.
+    """
+    return list(answer_details(question, context, model=model, top_k=top_k).answers)
+
+
+def _device_label(bundle: object | None) -> str:
+    return str(getattr(bundle, "device", "cpu")) if bundle is not None else "cpu"
+
+
+def _answer_sentences(question: str, context: str, key: str, top_k: int, lang: str) -> QAResult:
+    from core import qa_retrieval
+
+    bundle = None
+    if key == "minilm":
+        from core import loaders
+
+        bundle = loaders.load("minilm")
+    found, n = qa_retrieval.retrieve(question, context, bundle=bundle, top_k=top_k)
+    answers = tuple(Answer(context[s.start : s.end], s.start, s.end, s.score, "sentence") for s in found)
+    return QAResult(answers, key, "sentence", lang, windows=n, device=_device_label(bundle))
+
+
+def _answer_spans(question: str, context: str, key: str, top_k: int, lang: str) -> QAResult:
+    from core import loaders
+
+    bundle = loaders.load(key)
+    return answer_with_bundle(bundle, question, context, top_k=top_k, can_abstain=_can_abstain(key), lang=lang)
+
+
+def answer_with_bundle(
+    bundle: object, question: str, context: str, *, top_k: int = 3, can_abstain: bool = False, lang: str | None = None
+) -> QAResult:
+    """Span answers from an already loaded span-model bundle (``model`` with start/end
+    logits, fast tokenizer as ``preprocessor``, ``lock``, ``device``)."""
+    from core import qa_span
+
+    t0 = time.perf_counter()
+    windows = qa_span.encode_windows(bundle.preprocessor, question, context)  # type: ignore[attr-defined]
+    start_logits, end_logits = qa_span.run_windows(bundle, windows)
+    decoded = qa_span.decode_spans(start_logits, end_logits, windows, context, top_k=top_k, can_abstain=can_abstain)
+    no_answer = can_abstain and decoded.min_null_logit > decoded.best_span_logit
+    answers = () if no_answer else tuple(
+        Answer(context[s.start : s.end], s.start, s.end, s.score, "span") for s in decoded.spans
+    )
+    notes = ("question cut to its first tokens",) if windows.question != question else ()
+    return QAResult(
+        answers, str(getattr(bundle, "key", "?")), "span", lang or detect_language(context), windows.count,
+        no_answer, decoded.null_score, (time.perf_counter() - t0) * 1000, _device_label(bundle), notes,
+    )

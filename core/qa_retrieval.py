@@ -1,0 +1,249 @@
+"""Offline question answering by sentence retrieval (no span model needed).
+
+The passage is split into sentences (:func:`core.text.split_sentences`); each sentence
+gets a score for how likely it holds the answer:
+
+- English: cosine similarity of the bundled MiniLM sentence embeddings (mean pooling
+  over tokens, L2-normalised: the all-MiniLM-L6-v2 recipe) of question and sentence,
+  with a small lexical BM25 term as a tie-breaker.
+- Chinese (and any text when MiniLM is missing): BM25 over character unigrams and
+  bigrams, with the question words (什么, 哪里, 谁, ...) removed and a bonus for
+  sentences that define the asked-about term ("X是...", "X指...").
+
+Scores become probabilities with a softmax over the sentences of the passage.
+Sentence embeddings of the last few passages are kept in a small in-process cache, so
+asking a second question about the same passage embeds only the question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.text import is_cjk, split_sentences
+
+LEXICAL_TIEBREAK = 0.15  # weight of the normalised lexical score next to the cosine
+TEMPERATURE_COSINE = 0.05
+TEMPERATURE_LEXICAL = 0.25
+MAX_SENTENCE_TOKENS = 128
+_BATCH = 32
+_CACHE_SIZE = 16
+
+_EN_STOP = frozenset(
+    """a an the is are was were be been being of in on at to for from by with and or not no
+    what which who whom whose when where why how does do did has have had it its this that
+    these those as into about than then there their they he she his her i you we our your
+    can could would should will may might much many""".split()
+)
+_ZH_QUESTION_WORDS = sorted(
+    """什么时候 为什么 什么样 是什么 什么是 是指什么 指什么 怎么样 怎么 怎样 如何 哪里 哪儿 哪些 哪个 哪一 哪 谁 多少 几 什么
+    吗 呢 吧 啊 的 了 是 在 有 和 与 及 或 请问 请 一下""".split(),
+    key=len,
+    reverse=True,
+)
+_ZH_QW_RE = re.compile("|".join(map(re.escape, _ZH_QUESTION_WORDS)))
+_ZH_DEFINE_RE = (
+    re.compile(r"^\s*(?:什么是|何谓|何为)(.+?)[？?。！!]*\s*$"),
+    re.compile(r"^\s*(.+?)(?:是什么|指什么|是指什么|是什么意思|的定义是什么)[？?。！!]*\s*$"),
+)
+_EN_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|dozen"
+# (question pattern, pattern of sentences holding that kind of answer)
+_ANSWER_TYPES = (
+    (re.compile(r"\b(?:when|what year|which year|what date|what century)\b", re.I),
+     re.compile(rf"\b(?:1\d{{3}}|20\d{{2}}|\d{{1,2}}(?:st|nd|rd|th) century|{_MONTHS})\b", re.I)),
+    (re.compile(r"\bhow (?:many|much|tall|long|old|far|big|high|large|heavy|deep|fast)\b", re.I),
+     re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)),
+    (re.compile(r"哪一?年|什么时候|何时|哪个世纪|哪一天|几月|哪个朝代"),
+     re.compile(r"\d+\s*年|[一二三四五六七八九十〇零百千]+年|世纪|\d+\s*月|朝")),
+    (re.compile(r"多少|几[个种位名次岁]|多[高长大重远深久快]"),
+     re.compile(r"\d|[一二三四五六七八九十两百千万亿]+[个种位名次岁米公千万亿%％]")),
+)
+ANSWER_TYPE_BONUS = 0.5  # in units of the best lexical score / of 0.1 cosine
+
+
+@dataclass(frozen=True)
+class Scored:
+    start: int
+    end: int
+    score: float
+
+
+# ---- lexical scoring -------------------------------------------------------------
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def lexical_terms(text: str, *, question: bool = False) -> list[str]:
+    """Terms for BM25: English words (lower-cased, stop words removed, crude stem) and
+    CJK character unigrams and bigrams (question words removed from questions)."""
+    terms = [_stem(w) for w in (m.group().lower() for m in _EN_WORD_RE.finditer(text)) if w not in _EN_STOP]
+    if question:
+        text = _ZH_QW_RE.sub(" ", text)
+    run: list[str] = []
+    for ch in text + " ":
+        if is_cjk(ch):
+            run.append(ch)
+            continue
+        if run:
+            terms.extend(run)
+            terms.extend(a + b for a, b in zip(run, run[1:]))
+            run = []
+    return terms
+
+
+def bm25(query: list[str], docs: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """BM25 score of each doc for the query terms; ``(len(docs),)`` float."""
+    n = len(docs)
+    if not n:
+        return np.zeros(0)
+    avg = sum(len(d) for d in docs) / n or 1.0
+    df: Counter[str] = Counter()
+    for d in docs:
+        df.update(set(d))
+    q = Counter(query)
+    out = np.zeros(n)
+    for idx, d in enumerate(docs):
+        tf = Counter(d)
+        s = 0.0
+        for term, qn in q.items():
+            f = tf.get(term, 0)
+            if not f:
+                continue
+            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+            s += qn * idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len(d) / avg))
+        out[idx] = s
+    return out
+
+
+def _defined_term(question: str) -> str | None:
+    for pattern in _ZH_DEFINE_RE:
+        m = pattern.match(question)
+        if m and m.group(1).strip():
+            return m.group(1).strip()
+    return None
+
+
+def lexical_scores(question: str, sentences: list[str]) -> np.ndarray:
+    """BM25 scores (char n-grams for CJK, words otherwise), plus a bonus for sentences
+    defining the term of a "什么是X" / "X是什么" question; ``(len(sentences),)``."""
+    scores = bm25(lexical_terms(question, question=True), [lexical_terms(s) for s in sentences])
+    term = _defined_term(question)
+    if term:
+        top = float(scores.max()) if len(scores) else 0.0
+        for i, s in enumerate(sentences):
+            if re.search(re.escape(term) + r"\s*(?:是|指|即|，?是指|，?又称|（)", s):
+                scores[i] += max(top, 1.0) * 0.5
+    return scores
+
+
+def answer_type_match(question: str, sentences: list[str]) -> np.ndarray:
+    """1.0 for sentences holding the kind of answer the question asks for (a year for
+    "when"/"哪一年", a number for "how many"/"多少"), else 0.0; ``(len(sentences),)``."""
+    out = np.zeros(len(sentences))
+    for asks, holds in _ANSWER_TYPES:
+        if asks.search(question):
+            out = np.maximum(out, [1.0 if holds.search(s) else 0.0 for s in sentences])
+    return out
+
+
+def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
+    z = (x - x.max()) / temperature
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    top = float(x.max()) if len(x) else 0.0
+    return x / top if top > 0 else np.zeros_like(x)
+
+
+# ---- MiniLM sentence embeddings ------------------------------------------------------
+
+_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def embed(bundle: Any, texts: list[str]) -> np.ndarray:
+    """L2-normalised mean-pooled MiniLM embeddings, ``(len(texts), 384)`` float32.
+
+    Texts are sorted by length and batched so padding stays short.
+    """
+    import torch
+
+    tok, model = bundle.preprocessor, bundle.model
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    with bundle.lock, torch.inference_mode():
+        for b in range(0, len(order), _BATCH):
+            idx = order[b : b + _BATCH]
+            enc = tok([texts[i] for i in idx], padding=True, truncation=True,
+                      max_length=MAX_SENTENCE_TOKENS, return_tensors="pt")
+            enc = {k: v.to(bundle.device) for k, v in enc.items()}
+            hidden = model(**enc).last_hidden_state  # (batch, seq, hidden)
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
+            out[idx] = pooled.cpu().numpy()
+    return out
+
+
+def _sentence_embeddings(bundle: Any, context: str, sentences: list[str]) -> np.ndarray:
+    key = bundle.key + ":" + hashlib.blake2b(context.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    vecs = embed(bundle, sentences)
+    with _cache_lock:
+        _cache[key] = vecs
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return vecs
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+# ---- the retrieval ---------------------------------------------------------------------
+
+
+def retrieve(question: str, context: str, *, bundle: Any | None = None, top_k: int = 3) -> tuple[list[Scored], int]:
+    """The ``top_k`` sentences most likely to hold the answer, and how many there were.
+
+    With ``bundle`` (the MiniLM encoder) sentences are ranked by embedding cosine plus
+    a lexical tie-breaker; without it, by the lexical score alone.
+    """
+    spans = split_sentences(context)
+    if not spans:
+        return [], 0
+    sentences = [context[a:b] for a, b in spans]
+    lex = lexical_scores(question, sentences)
+    typed = answer_type_match(question, sentences)
+    if bundle is not None:
+        vecs = _sentence_embeddings(bundle, context, sentences)
+        q = embed(bundle, [question])[0]
+        combined = vecs @ q + LEXICAL_TIEBREAK * (_normalise(lex) + ANSWER_TYPE_BONUS * typed)
+        probs = _softmax(combined, TEMPERATURE_COSINE)
+    else:
+        # position prior: among equal lexical scores the earlier sentence wins
+        combined = _normalise(lex) + ANSWER_TYPE_BONUS * typed - 1e-6 * np.arange(len(spans))
+        probs = _softmax(combined, TEMPERATURE_LEXICAL)
+    order = np.argsort(-combined, kind="stable")[:top_k]
+    return [Scored(spans[i][0], spans[i][1], float(probs[i])) for i in order], len(spans)
