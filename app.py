@@ -6,8 +6,10 @@ not import torch or transformers: models load only when a page needs them.
 
 import streamlit as st
 
+from core.warmup import start_background_warmup
 from ui.common import footer, language_switch
 from ui.i18n import t
+from ui.pitch import is_pitch, pitch_bar
 
 st.set_page_config(page_title="AI Playground · AI 体验馆", page_icon="✨", layout="wide",
                    initial_sidebar_state="expanded")
@@ -20,8 +22,15 @@ PAGES = [
     st.Page("pages/classify.py", title=t("nav.classify"), icon="🏷️", url_path="classify"),
     st.Page("pages/digits.py", title=t("nav.digits"), icon="✍️", url_path="digits"),
     st.Page("pages/attention.py", title=t("nav.attention"), icon="🔍", url_path="attention"),
+    st.Page("pages/status.py", title=t("nav.status"), icon="🩺", url_path="status"),
 ]
 
-page = st.navigation(PAGES)
+start_background_warmup()  # once per process: the default models load while visitors browse
+
+pitch = is_pitch()
+page = st.navigation(PAGES, position="hidden" if pitch else "sidebar")
+if pitch:
+    pitch_bar()
 page.run()
-footer()
+if not pitch:
+    footer()

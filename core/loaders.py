@@ -15,6 +15,7 @@ it as a message, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import threading
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import streamlit as st
 
@@ -46,6 +47,24 @@ class ModelLoadError(RuntimeError):
         self.hint = hint
 
 
+_HOOKS = threading.local()
+
+
+@contextlib.contextmanager
+def forward_hooks(before: Callable[[], None] | None = None,
+                  on_wait: Callable[[int], None] | None = None) -> Iterator[None]:
+    """Within this block (in this thread), every model lock acquisition first calls
+    ``before()`` (which may raise, e.g. a rate limit), and when the model is busy with
+    another caller, ``on_wait(position)`` is told the queue position, then ``on_wait(0)``
+    once it is our turn. The UI uses this to show "queued"; core code knows nothing of it."""
+    prev = (getattr(_HOOKS, "before", None), getattr(_HOOKS, "on_wait", None))
+    _HOOKS.before, _HOOKS.on_wait = before, on_wait
+    try:
+        yield
+    finally:
+        _HOOKS.before, _HOOKS.on_wait = prev
+
+
 class QueuedLock:
     """A lock that knows how many callers wait for it (shown as a queue position)."""
 
@@ -62,13 +81,24 @@ class QueuedLock:
         return self._lock.locked()
 
     def __enter__(self) -> "QueuedLock":
+        before = getattr(_HOOKS, "before", None)
+        if before is not None:
+            before()
+        if self._lock.acquire(blocking=False):
+            return self
         with self._count_lock:
             self._waiting += 1
+            position = self._waiting
+        on_wait = getattr(_HOOKS, "on_wait", None)
+        if on_wait is not None:
+            on_wait(position)
         try:
             self._lock.acquire()
         finally:
             with self._count_lock:
                 self._waiting -= 1
+            if on_wait is not None:
+                on_wait(0)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -100,6 +130,7 @@ class ModelBundle:
     load_seconds: float
     attention: bool  # loaded with eager attention that returns attention maps
     meta: Mapping[str, Any]
+    warmup: Callable[[Any, Any], None] | None = None  # a tiny forward(model, preprocessor)
 
 
 # ---- builders ------------------------------------------------------------------
@@ -230,6 +261,7 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
         load_seconds=seconds,
         attention=attention,
         meta=MappingProxyType(dict(built.meta)),
+        warmup=warm,
     )
 
 

@@ -11,3 +11,5 @@ os.chdir(ROOT)
 # Tests never reach the network: Hub paths are tested on tiny local models.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# No background warm-up inside the test process (the e2e server sets its own environment).
+os.environ.setdefault("DEMO_WARMUP", "0")

@@ -47,7 +47,7 @@ def _browser_missing(reason: str) -> None:
 def app_server() -> str:
     """Base URL (``http://127.0.0.1:PORT``) of the app served by ``streamlit run``."""
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "DEMO_WARMUP": "1"}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "server.log", "w")
     proc = subprocess.Popen(

@@ -5,7 +5,7 @@ import pytest
 
 from tests.e2e.conftest import assert_no_exception
 
-PATHS = ["", "qa", "classify", "digits", "attention"]
+PATHS = ["", "qa", "classify", "digits", "attention", "status"]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

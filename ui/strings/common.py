@@ -31,6 +31,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "common.downloading": {"en": "Downloading {model}…", "zh": "正在下载 {model}…"},
     "common.queued": {"en": "The model is busy with another visitor — you are number {pos} in the queue…",
                       "zh": "模型正在为其他访客服务——您在队列中排第 {pos} 位…"},
+    "common.rate_limited": {"en": "You're going fast! This public demo answers up to {limit} requests a minute per visitor — try again in {seconds} s.",
+                            "zh": "您的操作太快啦！公开演示每位访客每分钟最多 {limit} 次请求——请 {seconds} 秒后再试。"},
     "common.view_attention": {"en": "View attention for this input", "zh": "查看此输入的注意力"},
     "picker.label": {"en": "Model", "zh": "模型"},
     "picker.available": {"en": "ready", "zh": "可用"},

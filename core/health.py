@@ -1,0 +1,73 @@
+"""System check: what every registry model's state is, whether the app is ready offline,
+and a live latency measurement of a loaded model. Used by the /status page."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from core import registry
+from core.availability import availability, default_model, is_online
+from core.warmup import DEFAULTS
+
+
+@dataclass(frozen=True)
+class ModelState:
+    key: str
+    name: str
+    tasks: tuple[str, ...]
+    languages: tuple[str, ...]
+    source: str
+    status: str  # available | downloadable | unavailable
+    reason: str
+    size_mb: float
+    load_seconds: float | None  # None: not loaded in this process
+
+
+@dataclass(frozen=True)
+class OfflineReadiness:
+    ready: bool
+    defaults: dict[str, str | None]  # "task/lang" -> default key without network (None: missing)
+
+
+def model_states() -> list[ModelState]:
+    """Every registry model with its availability and, if loaded here, its load time."""
+    from core.loaders import loaded_models
+
+    online = is_online()
+    loaded = loaded_models()
+    out = []
+    for m in registry.MODELS:
+        a = availability(m, online=online)
+        out.append(ModelState(m.key, m.name, m.tasks, m.languages, m.source, a.status, a.reason,
+                              m.size_mb, loaded.get(m.key, loaded.get(m.key + " (attention)"))))
+    return out
+
+
+def offline_readiness() -> OfflineReadiness:
+    """Green only when every page's default model is available without any network."""
+    defaults = {f"{task}/{lang}": default_model(task, lang, online=False) for task, lang, _ in DEFAULTS}
+    return OfflineReadiness(all(v is not None for v in defaults.values()), defaults)
+
+
+def measure_latency(key: str, repeats: int = 5) -> float:
+    """Median milliseconds of the model's tiny warm-up forward (loads it first if needed),
+    run under its lock like any visitor's request."""
+    import statistics
+
+    import torch
+
+    from core.loaders import load
+
+    bundle = load(key)
+    if bundle.warmup is None:
+        raise ValueError(f"{key} has no warm-up forward to time")
+    times = []
+    for _ in range(repeats):
+        with bundle.lock, torch.inference_mode():
+            t0 = time.perf_counter()
+            bundle.warmup(bundle.model, bundle.preprocessor)
+            if bundle.device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)

@@ -1,0 +1,57 @@
+"""Pitch mode and the system-check page (AppTest, both languages)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import health
+from ui import pitch
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_pitch_mode_shows_the_guided_step_and_hides_developer_footer(lang):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"lang": lang, "pitch": "1", "step": "0"})
+    at.run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert ("Step 1 of" if lang == "en" else "第 1 步") in text
+    assert not any("Last prediction" in m.value or "最近一次预测" in m.value for m in at.sidebar.markdown)
+
+
+def test_pitch_steps_cover_every_page_with_prefill_in_both_languages():
+    pages = [s.page for s in pitch.STEPS]
+    assert {"home", "qa", "classify", "digits", "attention", "status"} <= set(pages)
+    for s in pitch.STEPS:
+        if s.page != "home" and s.page != "status":
+            assert set(s.params) == {"en", "zh"}, s.page
+    assert pitch.STEPS[pages.index("qa")].params["zh"]["question"] == "什么是人工智能？"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_status_page_lists_models_and_offline_readiness(lang):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = lang
+    at.run()
+    at.switch_page("pages/status.py")
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == len(health.model_states())
+    assert "minilm" in table.iloc[:, 1].tolist()
+    ready = health.offline_readiness()
+    assert (len(at.success) == 1) == ready.ready and (len(at.error) == 1) == (not ready.ready)
+
+
+def test_offline_readiness_requires_every_default():
+    ready = health.offline_readiness()
+    assert ready.defaults["qa/en"] == "minilm" and ready.defaults["attention/en"] == "minilm"
+    assert ready.ready == all(ready.defaults.values())
+
+
+def test_live_latency_of_bundled_minilm():
+    ms = health.measure_latency("minilm", repeats=3)
+    assert 0 < ms < 10_000
