@@ -1,0 +1,409 @@
+"""Load benchmark: many concurrent real sessions against one server, speaking Streamlit's own
+websocket protocol (the BackMsg / ForwardMsg protobufs the browser exchanges with the server).
+
+Starts the app on a free loopback port (127.0.0.1 only), warms it with one visit per page,
+then for 1, 5, 20 and 50 concurrent sessions lets every session open each page with URL
+parameters that make the page predict on load (as a visitor opening a shared link would),
+pausing a moment between pages like a person reading the result. Measures, per request, the
+time from sending ``rerun_script`` to the server's ``script_finished``, and counts as errors:
+an exception element in the delta stream, an ``st.error`` alert, a script that did not finish
+(timeout, closed socket, compile error), or a page that finished without drawing its result.
+Prints p50/p95 latency per page, errors, and the peak memory (RSS) of the server process tree.
+Bounded: a time limit per level, a request cap, and the server is stopped at the end.
+
+    python bench/load.py                        # levels 1 5 20 50
+    python bench/load.py --levels 1 5 --think 0 # no pause between pages (worst case)
+    python bench/load.py --entry serve          # production entry point (python -m core.serve)
+
+Targets on a 2-core CPU: 20 sessions with zero errors; p95 under 4x the single-session p50;
+server memory at 50 sessions under 1.2x memory at 1 session plus a few MB per session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"  # loopback only, never any other address
+MB = 1024 * 1024
+
+# Inputs per page and language; each request takes the next one so a page really predicts
+# (pages keep one result per session and would otherwise answer from it).
+QA = {
+    "en": [
+        ("When was the Eiffel Tower completed?",
+         "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was designed by the company of "
+         "Gustave Eiffel and completed in 1889 for the World's Fair. It is 330 metres tall."),
+        ("Where do penguins live?",
+         "Penguins are flightless birds. Most species live in the Southern Hemisphere, from Antarctica "
+         "to the coasts of South America, Africa and Australia. They eat fish, squid and krill."),
+        ("What does a CPU do?",
+         "A central processing unit executes the instructions of a computer program. Modern CPUs have "
+         "several cores. Graphics cards, by contrast, run thousands of small threads in parallel."),
+    ],
+    "zh": [
+        ("长城有多长？", "长城是中国古代的军事防御工程。明长城总长约八千八百公里。它东起山海关，西至嘉峪关。"),
+        ("熊猫吃什么？", "大熊猫生活在中国四川、陕西和甘肃的山区。它们主要吃竹子，有时也吃小动物。"),
+        ("北京是什么时候成为首都的？", "北京是中华人民共和国的首都。元朝时，北京称为大都。1949年，北京成为新中国的首都。"),
+    ],
+}
+TEXTS = {
+    "en": ["The film was a delight from start to finish.", "Terrible service, I waited an hour and left.",
+           "The new phone is fast but the battery is disappointing.", "What a wonderful surprise party!",
+           "The package arrived broken and nobody answered my emails."],
+    "zh": ["这部电影太精彩了，我还想再看一遍。", "服务态度很差，等了一个小时也没人理。", "手机速度很快，但是电池不太耐用。",
+           "今天的天气真好，我们去公园散步吧。", "快递送来的时候盒子已经破了。"],
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    url_path: str
+    # element types of which at least one must be drawn for the request to count as a result
+    result_elements: frozenset[str]
+
+    def query(self, lang: str, i: int) -> dict[str, str]:
+        if self.url_path == "qa":
+            q, c = QA[lang][i % len(QA[lang])]
+            return {"question": q, "context": c}
+        if self.url_path == "digits":
+            return {"example": str(i % 10)}
+        return {"text": TEXTS[lang][i % len(TEXTS[lang])]}
+
+
+PAGES = [
+    Page("qa", frozenset({"markdown", "plotly_chart", "arrow_data_frame", "arrow_table", "metric"})),
+    Page("classify", frozenset({"plotly_chart", "arrow_data_frame", "metric", "markdown"})),
+    Page("attention", frozenset({"plotly_chart"})),
+    Page("digits", frozenset({"plotly_chart", "imgs", "image", "vega_lite_chart", "bar_chart"})),
+]
+
+
+@dataclass
+class Result:
+    page: str
+    seconds: float
+    error: str | None = None          # exception / error alert / no script_finished / ...
+    placeholder: bool = False         # the page is still a "coming soon" placeholder
+    has_result: bool = False
+
+
+@dataclass
+class Level:
+    sessions: int
+    results: list[Result] = field(default_factory=list)
+    wall: float = 0.0
+    peak_rss: int = 0
+    capped: bool = False
+
+
+# ------------------------------------------------------------------------------------ server
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(entry: str, port: int, log_path: Path) -> subprocess.Popen:
+    flags = ["--server.headless", "true", "--server.port", str(port), "--server.address", HOST]
+    if entry == "serve":
+        cmd = [sys.executable, "-m", "core.serve", *flags]
+    else:
+        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", *flags]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_server(proc)
+            raise SystemExit(f"server did not become healthy; see {log_path}")
+        time.sleep(0.3)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def rss_tree(proc: psutil.Process) -> int:
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+class PeakMemory:
+    """Samples the RSS of the server process tree every 100 ms in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_tree(self.proc))
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> "PeakMemory":
+        self.peak = rss_tree(self.proc)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# ---------------------------------------------------------------------------------- protocol
+
+def rerun_message(page: str, query: dict[str, str], port: int) -> bytes:
+    """What the browser sends when it opens ``/page?query``: a ``rerun_script`` BackMsg."""
+    qs = urllib.parse.urlencode(query)
+    msg = BackMsg()
+    msg.rerun_script.query_string = qs
+    msg.rerun_script.page_name = page
+    msg.rerun_script.page_script_hash = ""
+    ctx = msg.rerun_script.context_info
+    ctx.timezone = "UTC"
+    ctx.locale = "zh-CN" if query.get("lang") == "zh" else "en-US"
+    ctx.url = f"http://{HOST}:{port}/{page}?{qs}"
+    return msg.SerializeToString()
+
+
+async def request(ws, page: Page, query: dict[str, str], port: int, timeout: float) -> Result:
+    """One page visit: send rerun_script, read ForwardMsgs until script_finished."""
+    res = Result(page.url_path, 0.0)
+    t0 = time.perf_counter()
+    await ws.send(rerun_message(page.url_path, query, port))
+    deadline = t0 + timeout
+    try:
+        while True:
+            raw = await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.perf_counter()))
+            fm = ForwardMsg()
+            fm.ParseFromString(raw)
+            kind = fm.WhichOneof("type")
+            if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                el = fm.delta.new_element
+                etype = el.WhichOneof("type")
+                if etype == "exception" and res.error is None:
+                    res.error = f"exception: {el.exception.type}: {el.exception.message[:120]}"
+                elif etype == "alert" and el.alert.format == el.alert.ERROR and res.error is None:
+                    res.error = f"st.error: {el.alert.body[:120]}"
+                elif etype == "alert" and el.alert.icon == "🚧":
+                    res.placeholder = True
+                if etype in page.result_elements:
+                    res.has_result = True
+            elif kind == "page_not_found":
+                res.error = f"page not found: {page.url_path}"
+            elif kind == "script_finished":
+                status = fm.script_finished
+                if status not in (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
+                    res.error = res.error or f"script finished with status {status}"
+                break
+    except (asyncio.TimeoutError, TimeoutError):
+        res.error = f"no script_finished within {timeout:.0f} s"
+    except websockets.ConnectionClosed as err:
+        res.error = f"websocket closed: {err}"
+    res.seconds = time.perf_counter() - t0
+    if res.error is None and not res.placeholder and not res.has_result:
+        res.error = "finished without drawing a result"
+    return res
+
+
+async def session(sid: int, port: int, rounds: int, think: float, timeout: float, out: list[Result],
+                  stop_at: float, budget: list[int]) -> None:
+    """One visitor: one websocket (one Streamlit session) visiting every page ``rounds`` times.
+    Even sessions use the English interface and inputs, odd ones Chinese."""
+    lang = "zh" if sid % 2 else "en"
+    rng = random.Random(sid)
+    url = f"ws://{HOST}:{port}/_stcore/stream"
+    order = PAGES[sid % len(PAGES):] + PAGES[:sid % len(PAGES)]  # sessions spread over pages
+    await asyncio.sleep(rng.uniform(0, 0.5))
+    try:
+        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
+                                      open_timeout=timeout, ping_interval=None) as ws:
+            for r in range(rounds):
+                for page in order:
+                    if time.monotonic() > stop_at or budget[0] <= 0:
+                        return
+                    budget[0] -= 1
+                    query = {"lang": lang, **page.query(lang, sid + r)}
+                    out.append(await request(ws, page, query, port, timeout))
+                    if think:
+                        await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+    except (OSError, websockets.WebSocketException) as err:
+        out.append(Result("connect", 0.0, error=f"cannot open session: {err}"))
+
+
+async def run_level(n: int, port: int, rounds: int, think: float, timeout: float, time_limit: float,
+                    max_requests: int) -> Level:
+    level = Level(n)
+    budget = [max_requests]
+    t0 = time.monotonic()
+    await asyncio.gather(*(session(i, port, rounds, think, timeout, level.results, t0 + time_limit, budget)
+                           for i in range(n)))
+    level.wall = time.monotonic() - t0
+    level.capped = budget[0] <= 0 or level.wall > time_limit
+    return level
+
+
+# ----------------------------------------------------------------------------------- report
+
+def pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return math.nan
+    xs = sorted(xs)
+    k = (len(xs) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def summarize(levels: list[Level], think: float) -> None:
+    pages = [p.url_path for p in PAGES]
+    print()
+    print(f"{'sessions':>8} {'page':10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6}  note")
+    base: dict[str, float] = {}
+    for lv in levels:
+        for name in pages:
+            rs = [r for r in lv.results if r.page == name]
+            ok = [r.seconds for r in rs if r.error is None]
+            errs = sum(r.error is not None for r in rs)
+            note = "placeholder page (coming soon)" if rs and all(r.placeholder for r in rs) else ""
+            if lv.sessions == levels[0].sessions and ok:
+                base[name] = pct(ok, 0.5)
+            print(f"{lv.sessions:>8} {name:10} {len(rs):>4} {pct(ok, .5):7.2f} {pct(ok, .95):7.2f} "
+                  f"{max(ok, default=math.nan):7.2f} {errs:>6}  {note}")
+        conn = [r for r in lv.results if r.page == "connect"]
+        total = len(lv.results)
+        errs = sum(r.error is not None for r in lv.results)
+        print(f"{lv.sessions:>8} {'ALL':10} {total:>4} {'':7} {'':7} {'':7} {errs:>6}  "
+              f"wall {lv.wall:.0f} s, {total / max(lv.wall, 1e-9):.1f} req/s, peak RSS {lv.peak_rss / MB:.0f} MB"
+              + (", CAPPED by time/request limit" if lv.capped else "")
+              + (f", {len(conn)} sessions could not connect" if conn else ""))
+        seen: dict[str, int] = {}
+        for r in lv.results:
+            if r.error:
+                seen[f"{r.page}: {r.error}"] = seen.get(f"{r.page}: {r.error}", 0) + 1
+        for msg, k in list(seen.items())[:6]:
+            print(f"{'':>8}   {k} x {msg}")
+    print()
+    print(f"Targets (think time {think:g} s between pages):")
+    by_n = {lv.sessions: lv for lv in levels}
+    if 20 in by_n:
+        e20 = sum(r.error is not None for r in by_n[20].results)
+        print(f"  20 sessions, zero errors:                 {e20} errors -> {'MET' if e20 == 0 else 'NOT MET'}")
+        worst = []
+        for name in pages:
+            ok = [r.seconds for r in by_n[20].results if r.page == name and r.error is None]
+            if ok and base.get(name):
+                worst.append((pct(ok, .95) / base[name], name))
+        if worst:
+            ratio, name = max(worst)
+            print(f"  20 sessions, p95 < 4x single-session p50: worst page {name} at {ratio:.1f}x -> "
+                  f"{'MET' if ratio < 4 else 'NOT MET'}  ("
+                  + ", ".join(f"{n} {r:.1f}x" for r, n in sorted(worst, key=lambda x: x[1])) + ")")
+    if 1 in by_n and 50 in by_n:
+        m1, m50 = by_n[1].peak_rss / MB, by_n[50].peak_rss / MB
+        per = (m50 - m1) / 49
+        limit = 1.2 * m1 + 4 * 50
+        print(f"  memory: 1 session {m1:.0f} MB, 50 sessions {m50:.0f} MB = {m50 / m1:.2f}x, "
+              f"{per:+.1f} MB per extra session; limit 1.2x + 4 MB/session = {limit:.0f} MB -> "
+              f"{'MET' if m50 < limit else 'NOT MET'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--levels", type=int, nargs="+", default=[1, 5, 20, 50], help="concurrent sessions")
+    ap.add_argument("--samples", type=int, default=8,
+                    help="at least this many requests per page per level (sessions repeat rounds)")
+    ap.add_argument("--think", type=float, default=2.0,
+                    help="mean pause in seconds between a session's page visits (0: back to back)")
+    ap.add_argument("--timeout", type=float, default=90.0, help="seconds a page may take before it counts as failed")
+    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per level before sessions stop")
+    ap.add_argument("--max-requests", type=int, default=400, help="request cap per level")
+    ap.add_argument("--entry", choices=["streamlit", "serve"], default="streamlit",
+                    help="streamlit: `streamlit run app.py`; serve: `python -m core.serve` (warms models)")
+    args = ap.parse_args(argv)
+
+    port = free_port()
+    log_path = Path(tempfile.gettempdir()) / f"bench-load-{port}.log"
+    print(f"Starting the app ({args.entry}) on http://{HOST}:{port} (log: {log_path})")
+    t0 = time.perf_counter()
+    proc = start_server(args.entry, port, log_path)
+    print(f"healthy after {time.perf_counter() - t0:.1f} s; server RSS {rss_tree(psutil.Process(proc.pid)) / MB:.0f} MB")
+    levels: list[Level] = []
+    try:
+        # Warm-up: one visitor per language opens every page once (first loads of the models).
+        t0 = time.perf_counter()
+        warm = asyncio.run(run_level(2, port, 1, 0.0, 180.0, 600.0, 100))
+        print(f"warm-up (2 sessions, every page once, en + zh): {time.perf_counter() - t0:.1f} s, "
+              f"{sum(r.error is not None for r in warm.results)} errors; "
+              + ", ".join(f"{r.page} {r.seconds:.1f} s" for r in warm.results))
+        for r in warm.results:
+            if r.error:
+                print(f"    warm-up {r.page}: {r.error}")
+        print(f"server RSS after warm-up {rss_tree(psutil.Process(proc.pid)) / MB:.0f} MB")
+        for n in args.levels:
+            rounds = max(1, math.ceil(args.samples / n))
+            print(f"level {n:>2} sessions x {rounds} round(s) x {len(PAGES)} pages ...", flush=True)
+            with PeakMemory(proc.pid) as mem:
+                lv = asyncio.run(run_level(n, port, rounds, args.think, args.timeout, args.time_limit,
+                                           args.max_requests))
+            lv.peak_rss = mem.peak
+            levels.append(lv)
+            if proc.poll() is not None:
+                print("the server exited during the run")
+                break
+    finally:
+        stop_server(proc)
+    summarize(levels, args.think)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
