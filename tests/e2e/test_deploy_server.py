@@ -1,0 +1,70 @@
+"""The container's run-time contract, without Docker: the health endpoint answers ``ok``, the
+Dockerfile's HEALTHCHECK command passes against a live server (and fails where none runs),
+and the container's ENTRYPOINT + CMD start a healthy server (on loopback here)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.e2e.conftest import ARTIFACTS, ROOT, _free_port
+from tests.test_deploy import container_command, healthcheck_command
+
+
+def _run_healthcheck(port: int) -> subprocess.CompletedProcess:
+    cmd = [c.replace(":8501/", f":{port}/") for c in healthcheck_command()]
+    assert cmd[0] == "python"
+    return subprocess.run([sys.executable, *cmd[1:]], capture_output=True, text=True, timeout=30)
+
+
+def test_health_endpoint_answers_ok(app_server):
+    with urllib.request.urlopen(app_server + "/_stcore/health", timeout=10) as r:
+        assert r.status == 200
+        assert r.read().decode().strip() == "ok"
+
+
+def test_dockerfile_healthcheck_passes_on_a_live_server_and_fails_without_one(app_server):
+    port = int(app_server.rsplit(":", 1)[1])
+    ok = _run_healthcheck(port)
+    assert ok.returncode == 0, ok.stderr
+    down = _run_healthcheck(_free_port())
+    assert down.returncode != 0
+
+
+def test_container_entrypoint_serves_a_healthy_app():
+    """ENTRYPOINT + CMD of the Dockerfile, with the address swapped to loopback."""
+    port = _free_port()
+    cmd = container_command()
+    assert cmd[0] == "python"
+    args = [a for a in cmd[1:] if not a.startswith(("--server.port=", "--server.address="))]
+    args += [f"--server.port={port}", "--server.address=127.0.0.1", "--server.headless=true"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "entrypoint-server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT,
+                                env={**os.environ, "HF_HUB_OFFLINE": "1", "DEMO_WARMUP": "0"},
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 90
+            body = ""
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                        body = r.read().decode().strip()
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            assert body == "ok", f"{' '.join(args)} did not become healthy; see {log_path}"
+            # it serves the app itself, not only the health route
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+                assert r.status == 200 and b"<html" in r.read(4096).lower()
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, signal.SIGKILL)
