@@ -27,7 +27,7 @@ CARDS = [
 cols = st.columns(4, gap="medium")
 for col, (key, icon, params) in zip(cols, CARDS):
     with col.container(border=True):
-        st.markdown(f"### {icon} {t(f'home.{key}.title')}")
+        st.markdown(f"#### {icon} {t(f'home.{key}.title')}")
         st.write(t(f"home.{key}.body"))
         st.caption(t(f"home.{key}.example"))
         page_link_to(key, t("home.open_example"), params, icon="▶️")

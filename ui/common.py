@@ -81,7 +81,8 @@ def model_picker(task: str, text_lang: str | None = None, *, key: str,
     # usable first, then the rest (greyed out by their label)
     entries.sort(key=lambda e: (not avail[e.key].usable, -e.quality))
     keys = [e.key for e in entries]
-    wanted = st.query_params.get("model")
+    url_param = "zs_model" if task == "zero-shot" else "model"
+    wanted = st.query_params.get(url_param)
     default = wanted if wanted in keys and avail[wanted].usable else default_model(task, text_lang, online=online)
     index = keys.index(default) if default in keys else 0
 
@@ -91,6 +92,8 @@ def model_picker(task: str, text_lang: str | None = None, *, key: str,
         return f"{e.name} · {langs} · {_status_label(avail[k])}"
 
     choice = st.selectbox(t("picker.label"), keys, index=index, format_func=fmt, key=key, help=t("picker.help"))
+    if choice != default or wanted:
+        st.query_params[url_param] = choice  # a shared link reproduces the choice
     av = avail[choice]
     if not av.usable:
         st.warning(t("picker.unusable", model=registry.get(choice).name, reason=av.reason), icon="⛔")

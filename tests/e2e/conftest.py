@@ -7,6 +7,7 @@ Under ``CI=true`` a missing browser is a failure, not a skip. Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -43,13 +45,13 @@ def _browser_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def app_server() -> str:
-    """Base URL (``http://127.0.0.1:PORT``) of the app served by ``streamlit run``."""
+@contextlib.contextmanager
+def serve_app(log_name: str = "server.log") -> Iterator[str]:
+    """Start ``streamlit run app.py`` on a free loopback port; yield its base URL."""
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "DEMO_WARMUP": "1"}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "w")
+    log = open(ARTIFACTS / log_name, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -66,7 +68,7 @@ def app_server() -> str:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy (see {ARTIFACTS / 'server.log'})")
+                pytest.fail(f"streamlit did not become healthy (see {ARTIFACTS / log_name})")
             time.sleep(0.3)
         yield url
     finally:
@@ -76,6 +78,13 @@ def app_server() -> str:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server() -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of the app served by ``streamlit run``."""
+    with serve_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -37,3 +37,16 @@ def test_home_shows_environment_badge(app_server, browser_page):
     assert "Environment" in text
     assert "CPU" in text or "CUDA" in text or "MPS" in text
     assert "all-MiniLM-L6-v2" in text
+
+
+def test_deep_link_as_first_visit_of_a_new_server_is_routed(browser_page):
+    """A shared link to /qa opened first on a freshly started server still goes through the
+    router: translated navigation and the language switch, not raw file names."""
+    from tests.e2e.conftest import serve_app
+
+    with serve_app("server-deeplink.log") as url:
+        browser_page.goto_app(f"{url}/classify?lang=zh")
+        sidebar = browser_page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "文本分类" in sidebar and "中文" in sidebar, sidebar
+        assert "classify\n" not in sidebar
+        assert "lang=zh" in browser_page.url

@@ -25,7 +25,7 @@ STRINGS: dict[str, dict[str, str]] = {
                             "zh": "输入一句话，逐层逐头探索真实 Transformer 的注意力。"},
     "home.attention.example": {"en": "“The cat sat on the mat because it was tired.”",
                                "zh": "“今天天气很好，我们去公园散步吧。”"},
-    "home.open_example": {"en": "Open this example", "zh": "打开此示例"},
+    "home.open_example": {"en": "Try it", "zh": "试一试"},
     "home.env.is_online": {"en": "Online", "zh": "在线"},
     "home.env.is_offline": {"en": "Offline", "zh": "离线"},
     "home.env.title": {"en": "Environment", "zh": "运行环境"},
