@@ -1,0 +1,77 @@
+"""Strings of the question-answering page."""
+
+STRINGS: dict[str, dict[str, str]] = {
+    "qa.title": {"en": "Question answering", "zh": "阅读理解问答"},
+    "qa.subtitle": {
+        "en": "Paste a passage, ask a question: the model finds the answer inside the text and highlights it.",
+        "zh": "粘贴一段文字并提出问题：模型会在原文中找出答案并高亮显示。"},
+    "qa.example": {"en": "Example", "zh": "示例"},
+    "qa.example_help": {"en": "Pick an example passage and question, or write your own.",
+                        "zh": "选择一个示例段落和问题，或者自己输入。"},
+    "qa.example.custom": {"en": "✏️ My own text", "zh": "✏️ 我自己的文本"},
+    "qa.example.ai_zh": {"en": "🇨🇳 Artificial intelligence (Chinese)", "zh": "🇨🇳 人工智能（中文）"},
+    "qa.example.greatwall_zh": {"en": "🇨🇳 The Great Wall (Chinese)", "zh": "🇨🇳 长城（中文）"},
+    "qa.example.panda_zh": {"en": "🇨🇳 Giant pandas (Chinese)", "zh": "🇨🇳 大熊猫（中文）"},
+    "qa.example.eiffel_en": {"en": "🇬🇧 The Eiffel Tower (English)", "zh": "🇬🇧 埃菲尔铁塔（英文）"},
+    "qa.example.curie_en": {"en": "🇬🇧 Marie Curie (English)", "zh": "🇬🇧 居里夫人（英文）"},
+    "qa.example.internet_en": {"en": "🇬🇧 The Internet (English)", "zh": "🇬🇧 互联网（英文）"},
+    "qa.question": {"en": "Question", "zh": "问题"},
+    "qa.question_placeholder": {"en": "e.g. Who designed the tower?", "zh": "例如：什么是人工智能？"},
+    "qa.context": {"en": "Passage", "zh": "段落"},
+    "qa.context_help": {
+        "en": "English or Chinese text, up to {max} characters. Longer text is cut.",
+        "zh": "中文或英文文本，最多 {max} 个字符，超出部分会被截断。"},
+    "qa.context_placeholder": {"en": "Paste an article, a paragraph, a product description…",
+                               "zh": "粘贴一篇文章、一段话或一段产品介绍……"},
+    "qa.minilm_en_only": {
+        "en": "MiniLM reads English only: Chinese passages are answered by character matching.",
+        "zh": "MiniLM 只能理解英文：中文段落将使用字词匹配来回答。"},
+    "qa.top_k": {"en": "Answers to show", "zh": "显示的答案数"},
+    "qa.top_k_help": {"en": "The best answer and the runner-up alternatives, each in its own colour.",
+                      "zh": "最佳答案及其他候选答案，每个答案用不同颜色标出。"},
+    "qa.chars": {"en": "{n:,} / {max:,} characters", "zh": "{n:,} / {max:,} 个字符"},
+    "qa.too_long": {
+        "en": "This passage has {n:,} characters; only the first {max:,} are used.",
+        "zh": "该段落共有 {n:,} 个字符，只使用前 {max:,} 个字符。"},
+    "qa.empty_both": {"en": "Type or paste a passage and ask a question about it — or pick an example above.",
+                      "zh": "请输入或粘贴一段文字，并针对它提一个问题——也可以在上方选择一个示例。"},
+    "qa.empty_question": {"en": "Now ask a question about the passage.", "zh": "现在，针对这段文字提一个问题吧。"},
+    "qa.empty_context": {"en": "Paste the passage that holds the answer.", "zh": "请粘贴包含答案的段落。"},
+    "qa.answer": {"en": "Answer", "zh": "答案"},
+    "qa.confidence": {"en": "confidence {p}", "zh": "置信度 {p}"},
+    "qa.alternatives": {"en": "Other candidates", "zh": "其他候选答案"},
+    "qa.in_passage": {"en": "In the passage", "zh": "在原文中的位置"},
+    "qa.no_answer": {
+        "en": "The model thinks this passage does not answer the question (no-answer probability {p}). "
+              "Try rephrasing the question.",
+        "zh": "模型认为这段文字没有回答这个问题（“无答案”概率 {p}）。试着换一种问法。"},
+    "qa.nothing_found": {"en": "No answer could be found in this passage.", "zh": "在这段文字中没有找到答案。"},
+    "qa.sentence_mode": {
+        "en": "**Offline mode — sentence retrieval.** No answer-extraction model can be downloaded here, so the app "
+              "shows the sentences most likely to contain the answer, ranked by {how}. "
+              "Once online, a span model answers more precisely by pointing at the exact words.",
+        "zh": "**离线模式——句子检索。** 当前无法下载答案抽取模型，因此本应用展示最可能包含答案的句子，"
+              "排序依据：{how}。联网后，片段抽取模型能更精确地指出答案的具体词语。"},
+    "qa.how_minilm": {"en": "the bundled MiniLM sentence encoder (meaning) plus word overlap",
+                      "zh": "内置的 MiniLM 句向量模型（语义）加词语重合度"},
+    "qa.how_lexical": {"en": "character overlap with the question (BM25 over Chinese characters and pairs)",
+                       "zh": "与问题的字词重合度（基于汉字及双字组合的 BM25）"},
+    "qa.sentence_label": {"en": "Best sentence", "zh": "最佳句子"},
+    "qa.attention_link": {"en": "View attention for this input", "zh": "查看此输入的注意力"},
+    "qa.details": {"en": "Details", "zh": "详细信息"},
+    "qa.d_model": {"en": "Model", "zh": "模型"},
+    "qa.d_mode": {"en": "Method", "zh": "方法"},
+    "qa.d_mode_span": {"en": "span extraction", "zh": "答案片段抽取"},
+    "qa.d_mode_sentence": {"en": "sentence retrieval (offline)", "zh": "句子检索（离线）"},
+    "qa.d_device": {"en": "Device", "zh": "设备"},
+    "qa.d_windows": {"en": "Windows of 384 tokens", "zh": "384 词元窗口数"},
+    "qa.d_sentences": {"en": "Sentences scored", "zh": "参与评分的句子数"},
+    "qa.d_latency": {"en": "Latency", "zh": "耗时"},
+    "qa.d_language": {"en": "Passage language", "zh": "段落语言"},
+    "qa.lang_en": {"en": "English", "zh": "英文"},
+    "qa.lang_zh": {"en": "Chinese", "zh": "中文"},
+    "qa.lexical_name": {"en": "Lexical matching (no model)", "zh": "字词匹配（无模型）"},
+    "qa.d_note": {"en": "Note", "zh": "说明"},
+    "qa.note_question_cut": {"en": "the question was cut to its first 64 tokens",
+                             "zh": "问题过长，只使用了前 64 个词元"},
+}
