@@ -7,7 +7,7 @@ from core import registry
 from core.availability import availability, is_online
 from core.device import describe_device
 from core.loaders import loaded_models
-from ui.common import page_link_to
+from ui.common import device_label, page_link_to
 from ui.i18n import lang, t
 
 st.title("✨ " + t("app.title"))
@@ -55,6 +55,6 @@ with st.container(border=True):
     c4.metric(t("home.env.loaded"), str(len(loaded)))
     c4.caption(", ".join(t("home.env.load_time", model=k, seconds=s) for k, s in loaded.items())
                or t("home.env.loaded_none"))
-    st.caption(dev.label)
+    st.caption(device_label(dev))
 
 st.caption(t("home.footer"))

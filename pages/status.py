@@ -8,7 +8,7 @@ import streamlit as st
 from core.availability import is_online
 from core.device import describe_device
 from core.health import measure_latency, model_states, offline_readiness
-from ui.common import friendly_errors, page_header
+from ui.common import device_label, friendly_errors, page_header
 from ui.i18n import t
 
 page_header(t("status.title"), t("status.subtitle"))
@@ -24,7 +24,7 @@ dev = describe_device()
 states = model_states()
 c1, c2, c3 = st.columns(3)
 c1.metric(t("status.device"), dev.kind.upper())
-c1.caption(dev.label)
+c1.caption(device_label(dev))
 c2.metric(t("status.network"), t("status.online") if is_online() else t("status.offline"))
 n_ok = sum(s.status == "available" for s in states)
 c3.metric(t("status.models"), f"{n_ok} / {len(states)}")

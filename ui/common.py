@@ -209,22 +209,30 @@ def record_prediction(model_key: str, latency_ms: float) -> None:
     st.session_state["_last_prediction"] = {"model": model_key, "latency_ms": float(latency_ms), "at": time.time()}
 
 
+def device_label(dev=None) -> str:
+    """The device in words, in the interface language (e.g. "CPU · 2 threads · 24 GB RAM")."""
+    dev = dev or describe_device()
+    if dev.kind == "cpu":
+        return t("device.cpu", threads=dev.threads, ram=dev.memory_gb or 0)
+    mem = f"{dev.memory_gb:.0f} GB" if dev.memory_gb else ""
+    return t("device.gpu", kind=dev.kind.upper(), name=dev.name, mem=mem).rstrip(" ·")
+
+
 def footer() -> None:
     """Sidebar block on every page: model used, device, latency of the last prediction."""
     box = st.sidebar.container(border=True)
     box.markdown(f"**{t('footer.title')}**")
     last = st.session_state.get("_last_prediction")
-    dev = describe_device()
     if not last:
         box.caption(t("footer.none"))
-        box.caption(f"{t('footer.device')}: {dev.label}")
+        box.caption(f"{t('footer.device')}: {device_label()}")
         return
     try:
         name = registry.get(last["model"]).name
     except KeyError:
         name = last["model"]
     box.caption(
-        f"{t('footer.model')}: {name}  \n{t('footer.device')}: {dev.label}  \n"
+        f"{t('footer.model')}: {name}  \n{t('footer.device')}: {device_label()}  \n"
         f"{t('footer.latency')}: {last['latency_ms']:.0f} ms"
     )
 

@@ -56,7 +56,7 @@ html, body, [data-testid="stMain"] { font-size: 1.12rem; }
 [data-testid="stMain"] h1 { font-size: 2.6rem; }
 [data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.15rem; }
 [data-testid="stToolbar"], [data-testid="stStatusWidget"], [data-testid="stDecoration"] { display: none; }
-.pitch-dev { display: none; }
+.pitch-dev, [data-testid="stExpander"] { display: none; }  /* developer details */
 </style>
 """
 

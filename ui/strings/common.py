@@ -15,6 +15,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "footer.model": {"en": "Model", "zh": "模型"},
     "footer.device": {"en": "Device", "zh": "设备"},
     "footer.latency": {"en": "Latency", "zh": "耗时"},
+    "device.cpu": {"en": "CPU · {threads} threads · {ram:.0f} GB RAM", "zh": "CPU · {threads} 线程 · {ram:.0f} GB 内存"},
+    "device.gpu": {"en": "{kind} · {name} · {mem}", "zh": "{kind} · {name} · {mem}"},
     "footer.none": {"en": "No prediction yet on this page.", "zh": "本页尚未进行预测。"},
     "common.coming_soon": {"en": "This page is coming soon.", "zh": "此页面即将上线。"},
     "common.coming_soon_detail": {
