@@ -93,10 +93,10 @@ class Page:
 
 
 PAGES = [
-    Page("qa", frozenset({"markdown", "plotly_chart", "arrow_data_frame", "arrow_table", "metric"})),
-    Page("classify", frozenset({"plotly_chart", "arrow_data_frame", "metric", "markdown"})),
-    Page("attention", frozenset({"plotly_chart"})),
-    Page("digits", frozenset({"plotly_chart", "imgs", "image", "vega_lite_chart", "bar_chart"})),
+    Page("qa", frozenset({"html"})),                 # the answer card
+    Page("classify", frozenset({"plotly_chart"})),   # the label scores
+    Page("attention", frozenset({"plotly_chart"})),  # the attention heatmap
+    Page("digits", frozenset({"plotly_chart"})),     # the ten probabilities
 ]
 
 
@@ -107,6 +107,7 @@ class Result:
     error: str | None = None          # exception / error alert / no script_finished / ...
     placeholder: bool = False         # the page is still a "coming soon" placeholder
     has_result: bool = False
+    queued: bool = False              # the page said "queued" (model busy with other visitors)
 
 
 @dataclass
@@ -236,12 +237,18 @@ async def request(ws, page: Page, query: dict[str, str], port: int, timeout: flo
                     res.error = f"st.error: {el.alert.body[:120]}"
                 elif etype == "alert" and el.alert.icon == "🚧":
                     res.placeholder = True
+                elif etype == "alert" and el.alert.icon == "⏳":
+                    res.queued = True
+                elif etype == "alert" and el.alert.icon == "🐢" and res.error is None:
+                    res.error = "rate limited"
                 if etype in page.result_elements:
                     res.has_result = True
             elif kind == "page_not_found":
                 res.error = f"page not found: {page.url_path}"
             elif kind == "script_finished":
                 status = fm.script_finished
+                if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue  # the script asked for a rerun (st.rerun): the browser waits for it too
                 if status not in (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                     res.error = res.error or f"script finished with status {status}"
                 break
@@ -257,17 +264,20 @@ async def request(ws, page: Page, query: dict[str, str], port: int, timeout: flo
 
 async def session(sid: int, port: int, rounds: int, think: float, timeout: float, out: list[Result],
                   stop_at: float, budget: list[int]) -> None:
-    """One visitor: one websocket (one Streamlit session) visiting every page ``rounds`` times.
-    Even sessions use the English interface and inputs, odd ones Chinese."""
+    """One visitor, ``rounds`` times: open a Streamlit session (one websocket, as a browser tab
+    does) and visit every page in it, each opened from a link with its inputs in the URL.
+    Pages read their URL inputs on the first visit of a session, so each round is a new
+    session, as when a visitor opens a new shared link. Even visitors use the English
+    interface and inputs, odd ones Chinese."""
     lang = "zh" if sid % 2 else "en"
     rng = random.Random(sid)
     url = f"ws://{HOST}:{port}/_stcore/stream"
     order = PAGES[sid % len(PAGES):] + PAGES[:sid % len(PAGES)]  # sessions spread over pages
     await asyncio.sleep(rng.uniform(0, 0.5))
-    try:
-        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
-                                      open_timeout=timeout, ping_interval=None) as ws:
-            for r in range(rounds):
+    for r in range(rounds):
+        try:
+            async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
+                                          open_timeout=timeout, ping_interval=None) as ws:
                 for page in order:
                     if time.monotonic() > stop_at or budget[0] <= 0:
                         return
@@ -276,8 +286,8 @@ async def session(sid: int, port: int, rounds: int, think: float, timeout: float
                     out.append(await request(ws, page, query, port, timeout))
                     if think:
                         await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
-    except (OSError, websockets.WebSocketException) as err:
-        out.append(Result("connect", 0.0, error=f"cannot open session: {err}"))
+        except (OSError, websockets.WebSocketException) as err:
+            out.append(Result("connect", 0.0, error=f"cannot open session: {err}"))
 
 
 async def run_level(n: int, port: int, rounds: int, think: float, timeout: float, time_limit: float,
@@ -306,7 +316,7 @@ def pct(xs: list[float], q: float) -> float:
 def summarize(levels: list[Level], think: float) -> None:
     pages = [p.url_path for p in PAGES]
     print()
-    print(f"{'sessions':>8} {'page':10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6}  note")
+    print(f"{'sessions':>8} {'page':10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'queued':>6}  note")
     base: dict[str, float] = {}
     for lv in levels:
         for name in pages:
@@ -317,11 +327,12 @@ def summarize(levels: list[Level], think: float) -> None:
             if lv.sessions == levels[0].sessions and ok:
                 base[name] = pct(ok, 0.5)
             print(f"{lv.sessions:>8} {name:10} {len(rs):>4} {pct(ok, .5):7.2f} {pct(ok, .95):7.2f} "
-                  f"{max(ok, default=math.nan):7.2f} {errs:>6}  {note}")
+                  f"{max(ok, default=math.nan):7.2f} {errs:>6} {sum(r.queued for r in rs):>6}  {note}")
         conn = [r for r in lv.results if r.page == "connect"]
         total = len(lv.results)
         errs = sum(r.error is not None for r in lv.results)
-        print(f"{lv.sessions:>8} {'ALL':10} {total:>4} {'':7} {'':7} {'':7} {errs:>6}  "
+        print(f"{lv.sessions:>8} {'ALL':10} {total:>4} {'':7} {'':7} {'':7} {errs:>6} "
+              f"{sum(r.queued for r in lv.results):>6}  "
               f"wall {lv.wall:.0f} s, {total / max(lv.wall, 1e-9):.1f} req/s, peak RSS {lv.peak_rss / MB:.0f} MB"
               + (", CAPPED by time/request limit" if lv.capped else "")
               + (f", {len(conn)} sessions could not connect" if conn else ""))
