@@ -81,7 +81,9 @@ def _csv(df: pd.DataFrame) -> bytes:
 def _chart(fig, name: str, **kw) -> object:
     config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"],
               "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
-    return st.plotly_chart(fig, theme=None, config=config, **kw)
+    width = int(fig.layout.width) if fig.layout.width else "stretch"
+    height = int(fig.layout.height) if fig.layout.height else "content"
+    return st.plotly_chart(fig, theme=None, config=config, width=width, height=height, **kw)
 
 
 def _summary_table(res: AttentionResult) -> pd.DataFrame:
@@ -109,11 +111,11 @@ def main() -> None:
                  placeholder=t("attention.text_placeholder"), help=t("attention.text_help", n=MAX_TOKENS))
     st.text_input(t("attention.pair"), key="pair", bind="query-params", max_chars=5000,
                   help=t("attention.pair_help"))
-    ex = st.columns([1.1, 1.6, 1.6, 2, 4], vertical_alignment="center")
-    ex[0].caption(t("attention.examples"))
-    ex[1].button(t("attention.example_en"), on_click=_set_example, args=("en",), type="tertiary", icon="🇬🇧")
-    ex[2].button(t("attention.example_zh"), on_click=_set_example, args=("zh",), type="tertiary", icon="🇨🇳")
-    ex[3].button(t("attention.example_pair"), on_click=_set_example, args=("pair",), type="tertiary", icon="❔")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption(t("attention.examples"), width="content")
+        st.button(t("attention.example_en"), on_click=_set_example, args=("en",), type="tertiary", icon="🇬🇧")
+        st.button(t("attention.example_zh"), on_click=_set_example, args=("zh",), type="tertiary", icon="🇨🇳")
+        st.button(t("attention.example_pair"), on_click=_set_example, args=("pair",), type="tertiary", icon="❔")
 
     text = st.session_state.get("text") or ""
     pair = (st.session_state.get("pair") or "").strip() or None
@@ -127,11 +129,10 @@ def main() -> None:
             del st.query_params["model"]
     st.session_state["_attn_lang"] = text_lang
 
-    c1, c2, c3 = st.columns([3, 1.3, 1.6], vertical_alignment="bottom")
-    with c1:
-        key = model_picker("attention", text_lang, key="attn_model")
-    c2.toggle(t("attention.hide_special"), key="hide", bind="query-params", help=t("attention.hide_special_help"))
-    c3.toggle(t("attention.merge"), key="merge", bind="query-params", help=t("attention.merge_help"))
+    key = model_picker("attention", text_lang, key="attn_model")
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.toggle(t("attention.hide_special"), key="hide", bind="query-params", help=t("attention.hide_special_help"))
+        st.toggle(t("attention.merge"), key="merge", bind="query-params", help=t("attention.merge_help"))
     chosen = st.session_state.get("attn_model")
     if chosen and st.query_params.get("model") != chosen:
         st.query_params["model"] = chosen
@@ -163,15 +164,23 @@ def _draw(res: AttentionResult, t0: float) -> None:
         st.info(" ".join(notes), icon="🧮")
 
     name = registry.get(res.model).name
-    c1, c2, c3 = st.columns([3.2, 1, 1], vertical_alignment="bottom")
-    mode = c1.segmented_control(t("attention.view"), VIEWS, key="view", bind="query-params", default="head",
-                                required=True, format_func=lambda v: t(f"attention.view.{v}"))
-    mode = mode or "head"
+    # The view is kept in ?view= by hand: a bound segmented control would store its translated label.
+    wanted = st.query_params.get("view")
+    if wanted in VIEWS and wanted != st.session_state.get("_attn_view_url"):
+        st.session_state["view"] = wanted
+    if st.session_state.get("view") not in VIEWS:
+        st.session_state["view"] = "head"
+    mode = st.segmented_control(t("attention.view"), VIEWS, key="view", required=True, width="stretch",
+                                format_func=lambda v: t(f"attention.view.{v}")) or "head"
+    st.session_state["_attn_view_url"] = mode
+    if st.query_params.get("view") != mode:
+        st.query_params["view"] = mode
     per_head = mode in ("head", "grid", "average")
-    layer = c2.selectbox(t("attention.layer"), list(range(1, res.layers + 1)), key="layer", bind="query-params",
-                         disabled=not per_head)
-    head = c3.selectbox(t("attention.head"), list(range(1, res.heads + 1)), key="head", bind="query-params",
-                        disabled=mode not in ("head", "grid"))
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        layer = st.selectbox(t("attention.layer"), list(range(1, res.layers + 1)), key="layer",
+                             bind="query-params", disabled=not per_head, width=150)
+        head = st.selectbox(t("attention.head"), list(range(1, res.heads + 1)), key="head", bind="query-params",
+                            disabled=mode not in ("head", "grid"), width=150)
     layer = int(layer or 1)
     head = int(head or 1)
     hover = (t("attention.hover_from"), t("attention.hover_to"), t("attention.hover_weight"))
@@ -220,11 +229,10 @@ def _draw(res: AttentionResult, t0: float) -> None:
         st.caption(t("attention.summary_caption"))
         fname = "attention-head-summary.csv"
 
-    b1, b2 = st.columns([1, 4], vertical_alignment="center")
-    b1.download_button(t("attention.csv"), _csv(data), file_name=fname, mime="text/csv", icon="⬇️",
-                       help=t("attention.csv_help"), on_click="ignore")
-    b2.caption(t("attention.stats", model=name, layers=res.layers, heads=res.heads, tokens=len(res),
-                 ms=res.seconds * 1000))
-
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.download_button(t("attention.csv"), _csv(data), file_name=fname, mime="text/csv", icon="⬇️",
+                           help=t("attention.csv_help"), on_click="ignore")
+        st.caption(t("attention.stats", model=name, layers=res.layers, heads=res.heads, tokens=len(res),
+                     ms=res.seconds * 1000))
 
 main()

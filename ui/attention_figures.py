@@ -66,10 +66,12 @@ def heatmap_figure(mat: np.ndarray, labels: Sequence[str], *, title: str | None 
         xgap=1 if n <= 40 else 0, ygap=1 if n <= 40 else 0,
     ))
     fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=font), side="bottom",
-                     showgrid=False, constrain="domain")
+                     showgrid=False, automargin=True)
     fig.update_yaxes(type="category", autorange="reversed", tickfont=dict(size=font), showgrid=False,
-                     scaleanchor="x", constrain="domain")
-    height = int(min(900, max(380, 13 * n + 160)))
+                     automargin=True)
+    cell = float(np.clip(640 / max(n, 1), 5, 36))
+    height = int(cell * n + (150 if n > 8 else 90) + (40 if title else 0))
+    fig.update_layout(width=int(cell * n + 190))
     return _base_layout(fig, height, title)
 
 
@@ -98,12 +100,13 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
         z=np.round(canvas, 3), x=coords[0], y=coords[1], colorscale=COLORSCALE, zmin=0, zmax=1,
         showscale=False, hoverinfo="skip",
     ))
+    px = int(np.clip(720 / max(n_heads, 1), 34, 64))  # pixels per thumbnail
     hx, ly = np.meshgrid(np.arange(1, n_heads + 1), np.arange(1, n_layers + 1))
     centers_x = hx.ravel() + (s * step) / 2 - 0.5
     centers_y = ly.ravel() + (s * step) / 2 - 0.5
     fig.add_trace(go.Scatter(
         x=centers_x, y=centers_y, mode="markers",
-        marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+        marker=dict(symbol="square", size=int(px * 0.9), color="rgba(0,0,0,0)"),
         customdata=np.stack([ly.ravel(), hx.ravel()], axis=-1),
         hovertemplate=f"{layer_word} %{{customdata[0]}} · {head_word} %{{customdata[1]}}<extra></extra>",
         showlegend=False,
@@ -114,12 +117,14 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
                       y0=layer + 0.5 - 0.3 * step, y1=layer + 0.5 + (s + 0.3) * step,
                       line=dict(color="#ff4b4b", width=3))
     fig.update_xaxes(tickmode="array", tickvals=list(range(1, n_heads + 1)), showgrid=False, zeroline=False,
-                     side="top", title=dict(text=head_word), range=[0.5, n_heads + 0.5], fixedrange=True)
+                     side="top", title=dict(text=head_word, standoff=4), range=[0.5, n_heads + 0.5],
+                     fixedrange=True, automargin=True, ticks="")
     fig.update_yaxes(tickmode="array", tickvals=list(range(1, n_layers + 1)), showgrid=False, zeroline=False,
-                     autorange="reversed", title=dict(text=layer_word), scaleanchor="x",
-                     range=[n_layers + 0.5, 0.5], fixedrange=True)
-    fig.update_layout(clickmode="event+select", dragmode=False)
-    height = int(min(900, max(260, 900 * n_layers / max(n_heads, 1) + 80)))
+                     title=dict(text=layer_word, standoff=4), range=[n_layers + 0.5, 0.5], fixedrange=True,
+                     automargin=True, ticks="")
+    fig.update_layout(clickmode="event+select", dragmode=False, width=px * n_heads + 90,
+                      margin=dict(l=8, r=8, t=8, b=8))
+    height = px * n_layers + 80
     return _base_layout(fig, height)
 
 
@@ -133,9 +138,12 @@ def rollout_figure(weights: np.ndarray, labels: Sequence[str], *, title: str | N
         x=x, y=np.round(w, 4), marker_color="#1f77b4",
         hovertemplate=f"%{{x}}<br>{hover_word}: %{{y:.1%}}<extra></extra>",
     ))
-    fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=12 if n <= 40 else 9))
-    fig.update_yaxes(tickformat=".0%", gridcolor="#eee", rangemode="tozero")
-    return _base_layout(fig, 380, title)
+    fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=12 if n <= 40 else 9),
+                     automargin=True)
+    fig.update_yaxes(tickformat=".0%", gridcolor="#eee", rangemode="tozero", automargin=True)
+    _base_layout(fig, 420, title)
+    fig.update_layout(margin=dict(l=60, r=10, t=40 if title else 10, b=90))
+    return fig
 
 
 def figure_bytes(fig: go.Figure) -> int:

@@ -72,7 +72,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "attention.average_caption": {
         "en": "The mean of all heads of one layer: what the layer as a whole looks at.",
         "zh": "同一层所有注意力头的平均：这一层整体在关注什么。"},
-    "attention.rollout_title": {"en": "What “{token}” in the last layer draws on", "zh": "最后一层的“{token}”汲取了哪些输入"},
+    "attention.rollout_title": {"en": "What {token} in the last layer draws on", "zh": "最后一层的“{token}”汲取了哪些输入"},
     "attention.rollout_caption": {
         "en": "Attention rollout (Abnar & Zuidema, 2020): head averages of every layer are chained, each mixed "
               "50/50 with the residual connection, to trace how much the last layer's first token draws on each "
