@@ -11,8 +11,9 @@ gets a score for how likely it holds the answer:
   sentences that define the asked-about term ("X是...", "X指...").
 
 Scores become probabilities with a softmax over the sentences of the passage.
-Sentence embeddings of the last few passages are kept in a small in-process cache, so
-asking a second question about the same passage embeds only the question.
+Long passages are first narrowed to the lexically best sentences, which MiniLM then
+re-ranks, so latency stays bounded. Sentence embeddings are kept in a small in-process
+cache, so a second question about the same passage embeds only the question.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ LEXICAL_TIEBREAK = 0.15  # weight of the normalised lexical score next to the co
 TEMPERATURE_COSINE = 0.05
 TEMPERATURE_LEXICAL = 0.25
 MAX_SENTENCE_TOKENS = 128
+MAX_EMBEDDED_SENTENCES = 48  # long passages: only the lexically best sentences are embedded
 _BATCH = 32
-_CACHE_SIZE = 16
+_CACHE_SIZE = 4096  # sentence embeddings kept (about 1.5 kB each)
 
 _EN_STOP = frozenset(
     """a an the is are was were be been being of in on at to for from by with and or not no
@@ -201,19 +203,23 @@ def embed(bundle: Any, texts: list[str]) -> np.ndarray:
     return out
 
 
-def _sentence_embeddings(bundle: Any, context: str, sentences: list[str]) -> np.ndarray:
-    key = bundle.key + ":" + hashlib.blake2b(context.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+def _sentence_embeddings(bundle: Any, sentences: list[str]) -> np.ndarray:
+    """Embeddings of ``sentences``, computing only those not in the in-process cache."""
+    keys = [bundle.key + ":" + hashlib.blake2b(x.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            for x in sentences]
     with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    vecs = embed(bundle, sentences)
-    with _cache_lock:
-        _cache[key] = vecs
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return vecs
+        found = {k: _cache[k] for k in keys if k in _cache}
+        for k in found:
+            _cache.move_to_end(k)
+    missing = [i for i, k in enumerate(keys) if k not in found]
+    if missing:
+        vecs = embed(bundle, [sentences[i] for i in missing])
+        with _cache_lock:
+            for i, v in zip(missing, vecs):
+                _cache[keys[i]] = found[keys[i]] = v
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return np.stack([found[k] for k in keys])
 
 
 def clear_cache() -> None:
@@ -237,9 +243,13 @@ def retrieve(question: str, context: str, *, bundle: Any | None = None, top_k: i
     lex = lexical_scores(question, sentences)
     typed = answer_type_match(question, sentences)
     if bundle is not None:
-        vecs = _sentence_embeddings(bundle, context, sentences)
+        lexical = _normalise(lex) + ANSWER_TYPE_BONUS * typed
+        # long passages: BM25 (+ answer type) picks the candidates MiniLM re-ranks
+        candidates = np.argsort(-lexical, kind="stable")[:MAX_EMBEDDED_SENTENCES]
+        vecs = _sentence_embeddings(bundle, [sentences[i] for i in candidates])
         q = embed(bundle, [question])[0]
-        combined = vecs @ q + LEXICAL_TIEBREAK * (_normalise(lex) + ANSWER_TYPE_BONUS * typed)
+        combined = np.full(len(spans), -np.inf)
+        combined[candidates] = vecs @ q + LEXICAL_TIEBREAK * lexical[candidates]
         probs = _softmax(combined, TEMPERATURE_COSINE)
     else:
         # position prior: among equal lexical scores the earlier sentence wins

@@ -1,0 +1,103 @@
+"""The QA page under Streamlit's AppTest (no browser), offline, in both languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def _page(lang: str = "en", **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/qa.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _html(at: AppTest) -> str:
+    return " ".join(str(getattr(e, "proto", e)) for e in at.get("html"))
+
+
+def _result(at: AppTest):
+    stored = at.session_state["_qa_result"] if "_qa_result" in at.session_state else None
+    return stored[1] if stored else None
+
+
+def test_english_example_answers_in_sentence_mode():
+    at = _page("en")
+    result = _result(at)
+    assert result is not None and result.mode == "sentence" and result.model == "minilm"
+    assert "Gustave Eiffel" in result.answers[0].text
+    assert any("Offline mode" in i.value for i in at.info)
+    assert "qa-best" in _html(at) and "confidence" in _html(at)
+
+
+def test_chinese_example_what_is_ai():
+    at = _page("zh")
+    assert at.text_input(key="qa_question").value == "什么是人工智能？"
+    result = _result(at)
+    assert result.model == "lexical" and result.language == "zh"
+    assert "计算机科学的一个分支" in result.answers[0].text
+    assert any("离线模式" in i.value for i in at.info)
+    assert any("只能理解英文" in c.value for c in at.caption)
+
+
+def test_prefill_from_query_params_and_html_is_escaped():
+    context = "Paris is the capital of France. <script>alert(1)</script> <b>bold</b>"
+    at = _page("en", question="What is the capital of France?", context=context)
+    assert at.text_area(key="qa_context").value == context
+    result = _result(at)
+    assert result.answers[0].text == "Paris is the capital of France."
+    body = _html(at)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;b&gt;bold&lt;/b&gt;" in body
+    assert "<script>alert" not in body and "<b>bold" not in body
+
+
+def test_empty_question_is_a_prompt_without_model_call():
+    at = _page("en", question="", context="Some passage without a question.")
+    assert _result(at) is None
+    assert any("ask a question" in i.value for i in at.info)
+    at.text_area(key="qa_context").set_value("")
+    at.run()
+    assert not at.exception and _result(at) is None
+    assert any("Type or paste a passage" in i.value for i in at.info)
+
+
+def test_too_long_passage_is_cut_with_a_message():
+    long = ("The sky is blue. " * 1300) + "The code is 42."
+    at = _page("en", question="What is the code?", context=long)
+    assert any("only the first 20,000" in w.value for w in at.warning)
+    result = _result(at)
+    assert result is not None and all(a.end <= 20_000 for a in result.answers)
+
+
+def test_switching_example_fills_both_boxes():
+    at = _page("en")
+    at.selectbox(key="qa_example").set_value("greatwall_zh")
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="qa_question").value.startswith("长城")
+    result = _result(at)
+    assert result.language == "zh" and "1987" in result.answers[0].text
+
+
+def test_details_and_top_k():
+    at = _page("en")
+    at.slider(key="qa_top_k").set_value(1)
+    at.run()
+    assert len(_result(at).answers) == 1
+    details = " ".join(m.value for m in at.markdown)
+    assert "Latency" in details and "Sentences scored" in details and "Device" in details
