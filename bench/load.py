@@ -116,6 +116,7 @@ class Level:
     results: list[Result] = field(default_factory=list)
     wall: float = 0.0
     peak_rss: int = 0
+    cpu_seconds: float = 0.0          # CPU time the server process tree used during the level
     capped: bool = False
 
 
@@ -160,6 +161,22 @@ def stop_server(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def cpu_tree(proc: psutil.Process) -> float:
+    """User + system CPU seconds of the server process and its children so far."""
+    total = 0.0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return total
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def rss_tree(proc: psutil.Process) -> int:
@@ -333,7 +350,8 @@ def summarize(levels: list[Level], think: float) -> None:
         errs = sum(r.error is not None for r in lv.results)
         print(f"{lv.sessions:>8} {'ALL':10} {total:>4} {'':7} {'':7} {'':7} {errs:>6} "
               f"{sum(r.queued for r in lv.results):>6}  "
-              f"wall {lv.wall:.0f} s, {total / max(lv.wall, 1e-9):.1f} req/s, peak RSS {lv.peak_rss / MB:.0f} MB"
+              f"wall {lv.wall:.0f} s, {total / max(lv.wall, 1e-9):.1f} req/s, "
+              f"server CPU {lv.cpu_seconds / max(total, 1):.2f} s/req, peak RSS {lv.peak_rss / MB:.0f} MB"
               + (", CAPPED by time/request limit" if lv.capped else "")
               + (f", {len(conn)} sessions could not connect" if conn else ""))
         seen: dict[str, int] = {}
@@ -343,6 +361,15 @@ def summarize(levels: list[Level], think: float) -> None:
         for msg, k in list(seen.items())[:6]:
             print(f"{'':>8}   {k} x {msg}")
     print()
+    print(f"machine: {psutil.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          "(other work on the machine slows every figure; compare within one run)")
+    if levels:
+        lv = levels[0]
+        per = lv.cpu_seconds / max(len(lv.results), 1)
+        if per > 0:
+            print(f"capacity: {per:.2f} CPU s per page visit at {lv.sessions} session(s) -> at most "
+                  f"{psutil.cpu_count() / per:.1f} visits/s on {psutil.cpu_count()} CPUs; a visitor opening a page "
+                  f"every ~20 s makes that about {20 * psutil.cpu_count() / per:.0f} concurrent visitors")
     print(f"Targets (think time {think:g} s between pages):")
     by_n = {lv.sessions: lv for lv in levels}
     if 20 in by_n:
@@ -402,10 +429,12 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.levels:
             rounds = max(1, math.ceil(args.samples / n))
             print(f"level {n:>2} sessions x {rounds} round(s) x {len(PAGES)} pages ...", flush=True)
+            cpu0 = cpu_tree(psutil.Process(proc.pid))
             with PeakMemory(proc.pid) as mem:
                 lv = asyncio.run(run_level(n, port, rounds, args.think, args.timeout, args.time_limit,
                                            args.max_requests))
             lv.peak_rss = mem.peak
+            lv.cpu_seconds = cpu_tree(psutil.Process(proc.pid)) - cpu0
             levels.append(lv)
             if proc.poll() is not None:
                 print("the server exited during the run")
