@@ -16,7 +16,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from core import registry
 from core.digits import MODEL_KEY, canvas_to_mnist, classify_digits, naive_resize, occlusion_saliency
-from ui.common import friendly_errors, page_header, record_prediction
+from ui.common import ensure_model, friendly_errors, page_header, record_prediction
 from ui.digits_examples import example_drawing, example_image
 from ui.digits_view import big_digit_html, pixelated, probability_chart, saliency_overlay
 from ui.i18n import t
@@ -81,7 +81,7 @@ with left:
     )
     st.caption(t("digits.canvas_help"))
     st.pills(t("digits.examples"), list(range(10)), key=PICK_KEY, on_change=_on_pick,
-             help=t("digits.examples_help"))
+             help=t("digits.examples_help"), width="stretch", wrap=True)
     compare = st.toggle(t("digits.compare"), key="digits_compare", help=t("digits.compare_help"))
     show_saliency = st.toggle(t("digits.saliency"), value=True, key="digits_saliency", help=t("digits.saliency_help"))
 
@@ -94,9 +94,10 @@ with right:
     image = canvas_to_mnist(rgba) if rgba is not None else None
     if image is None:
         st.info(t("digits.empty"))
-    else:
+    elif ensure_model(MODEL_KEY):
         with friendly_errors():
             t0 = time.perf_counter()
+            image = canvas_to_mnist(rgba)  # timed again, warm, with the model call
             probs = classify_digits(image[None])[0]
             ms = (time.perf_counter() - t0) * 1000
             record_prediction(MODEL_KEY, ms)

@@ -9,8 +9,8 @@ STRINGS: dict[str, dict[str, str]] = {
               "并让你看到它“眼中”的图像。"},
     "digits.canvas_label": {"en": "Your drawing", "zh": "你的手写"},
     "digits.canvas_help": {
-        "en": "Draw one digit, large, in the middle. The toolbar under the canvas has undo, redo and clear (🗑).",
-        "zh": "在中间写一个大一点的数字。画布下方的工具栏可以撤销、重做和清空（🗑）。"},
+        "en": "Draw one digit, large, in the middle. The toolbar above the canvas has undo, redo and clear (🗑).",
+        "zh": "在中间写一个大一点的数字。画布上方的工具栏可以撤销、重做和清空（🗑）。"},
     "digits.stroke": {"en": "Pen width", "zh": "笔画粗细"},
     "digits.stroke_help": {
         "en": "Thickness of the pen in canvas pixels. MNIST digits were written with a fairly thick pen.",
