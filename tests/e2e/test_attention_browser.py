@@ -1,0 +1,93 @@
+"""The attention viewer in headless Chromium: every view draws a Plotly chart (or the
+summary table), a click on a thumbnail of the all-heads grid opens that head, options
+and view are kept in the URL, and nothing shows a traceback. Screenshots in both
+languages are saved as test artifacts."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+
+from tests.e2e.conftest import assert_no_exception, wait_script_done
+
+VIEWS = ["head", "grid", "average", "rollout", "summary"]
+
+
+def _params(page) -> dict[str, str]:
+    q = urllib.parse.urlparse(page.url).query
+    return {k: v[0] for k, v in urllib.parse.parse_qs(q).items()}
+
+
+def _svg_texts(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(selector, "els => els.map(e => e.textContent || '')")
+
+
+def _main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_view_renders(app_server, browser_page, lang):
+    page = browser_page
+    for view in VIEWS:
+        page.goto_app(f"{app_server}/attention?lang={lang}&view={view}&merge=true")
+        assert_no_exception(page)
+        if view == "summary":
+            page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
+        else:
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+            assert page.locator(".js-plotly-plot").count() == 1
+            # token labels are drawn (the axes are not blank)
+            ticks = _svg_texts(page, ".js-plotly-plot .xtick text")
+            assert len([t for t in ticks if t.strip()]) >= 3, ticks
+        text = _main_text(page)
+        assert ("Download CSV" if lang == "en" else "下载 CSV") in text
+        if lang == "zh":
+            assert "注意力" in text
+        assert _params(page).get("view") == view, page.url
+        page.shot(f"attention-{view}-{lang}")
+
+
+def test_grid_click_opens_that_head(app_server, browser_page):
+    page = browser_page
+    page.goto_app(f"{app_server}/attention?lang=en&view=grid")
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .point", timeout=30_000)
+    points = page.locator(".js-plotly-plot .scatterlayer .point")
+    assert points.count() == 6 * 12
+    # the markers run layer by layer: index 2*12+4 is layer 3, head 5
+    box = points.nth(2 * 12 + 4).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(500)
+    wait_script_done(page)
+    assert_no_exception(page)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('view') === 'head'", timeout=30_000)
+    p = _params(page)
+    assert p.get("layer") == "3" and p.get("head") == "5", p
+    assert "Layer 3 · head 5" in _main_text(page) or "Layer 3 · head 5" in " ".join(_svg_texts(page, ".js-plotly-plot .gtitle"))
+
+
+def test_shared_link_reproduces_the_view(app_server, browser_page):
+    page = browser_page
+    url = (f"{app_server}/attention?lang=en&text=Where+is+the+cat%3F&pair=On+the+%3Cb%3Emat%3C%2Fb%3E+%F0%9F%90%B1"
+           "&view=average&layer=4&hide=true&model=minilm")
+    page.goto_app(url)
+    assert_no_exception(page)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+    text = _main_text(page)
+    assert "Special tokens are hidden" in text
+    assert "Layer 4" in " ".join(_svg_texts(page, ".js-plotly-plot .gtitle"))
+    ticks = " ".join(_svg_texts(page, ".js-plotly-plot .xtick text"))
+    assert "<" in ticks and "mat" in ticks  # HTML typed by the user is shown as text
+    assert "[CLS]" not in ticks  # hidden
+    p = _params(page)
+    assert p.get("text") == "Where is the cat?" and p.get("layer") == "4" and p.get("hide") == "true"
+    page.shot("attention-shared-link-en")
+
+
+def test_empty_text_prompts(app_server, browser_page):
+    page = browser_page
+    page.goto_app(f"{app_server}/attention?lang=zh&text=")
+    assert_no_exception(page)
+    assert page.locator(".js-plotly-plot").count() == 0
+    assert "请在上方输入" in _main_text(page)
