@@ -215,8 +215,10 @@ def _draw(res: AttentionResult, t0: float) -> None:
     elif mode == "rollout":
         r = rollout(res.attentions)
         vec = apply_view_vector(r[0], view)
+        kept_special = np.asarray(res.special)[view.keep]
+        group_special = [bool(kept_special[view.groups == g].all()) for g in range(view.size)]
         fig = rollout_figure(vec, labels, title=t("attention.rollout_title", token=res.tokens[0]),
-                             hover_word=t("attention.hover_share"))
+                             hover_word=t("attention.hover_share"), special=group_special)
         _chart(fig, "attention-rollout", key="attn_rollout_chart")
         st.caption(t("attention.rollout_caption"))
         data = pd.DataFrame({t("attention.hover_share"): vec}, index=labels)

@@ -169,3 +169,16 @@ def test_tiny_model_truncates(tiny_zh):
     model, tok = tiny_zh
     res = attention_from_model(model, tok, "好" * 200, key="tiny", max_tokens=128)
     assert len(res.tokens) == 128 and res.truncated and res.n_input_tokens == 202
+
+
+def test_distilbert_shaped_encoder_without_token_types(tiny_zh):
+    from transformers import DistilBertConfig, DistilBertModel
+
+    _, tok = tiny_zh
+    torch.manual_seed(1)
+    cfg = DistilBertConfig(vocab_size=len(tok), dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+                           max_position_embeddings=160, attn_implementation="eager")
+    model = DistilBertModel(cfg).eval()
+    res = attention_from_model(model, tok, "菜很好吃", text_pair="服务也热情", key="tiny-distil")
+    assert res.attentions.shape == (2, 4, 12, 12)
+    assert np.abs(res.attentions.sum(-1) - 1).max() < 1e-5

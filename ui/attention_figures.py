@@ -129,13 +129,15 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
 
 
 def rollout_figure(weights: np.ndarray, labels: Sequence[str], *, title: str | None = None,
-                   hover_word: str = "share") -> go.Figure:
-    """Bar chart of a ``(G,)`` distribution over tokens (rollout of the first token's row)."""
+                   hover_word: str = "share", special: Sequence[bool] | None = None) -> go.Figure:
+    """Bar chart of a ``(G,)`` distribution over tokens (rollout of the first token's row);
+    bars of special tokens (``special``, ``(G,)``) are grey so the words stand out."""
     w = np.asarray(weights, dtype=np.float32)
     x = safe_labels(labels)
     n = len(x)
+    colors = ["#b0b7c3" if (special is not None and special[i]) else "#1f77b4" for i in range(n)]
     fig = go.Figure(go.Bar(
-        x=x, y=np.round(w, 4), marker_color="#1f77b4",
+        x=x, y=np.round(w, 4), marker_color=colors,
         hovertemplate=f"%{{x}}<br>{hover_word}: %{{y:.1%}}<extra></extra>",
     ))
     fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=12 if n <= 40 else 9),

@@ -76,9 +76,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "attention.rollout_caption": {
         "en": "Attention rollout (Abnar & Zuidema, 2020): head averages of every layer are chained, each mixed "
               "50/50 with the residual connection, to trace how much the last layer's first token draws on each "
-              "input token.",
+              "input token. Special tokens are grey; through the residual connections the first token keeps much of "
+              "its own weight — turn on “Hide special tokens” to compare the words only.",
         "zh": "注意力累积（Abnar & Zuidema，2020）：把每一层的头平均注意力逐层相乘（每层与残差连接各占 50%），"
-              "追踪最后一层的第一个词元从各个输入词元汲取了多少信息。"},
+              "追踪最后一层的第一个词元从各个输入词元汲取了多少信息。特殊词元以灰色显示；由于残差连接，第一个词元会保留大量自身权重——"
+              "打开“隐藏特殊词元”即可只比较字词。"},
     "attention.summary_caption": {
         "en": "One row per head. Click a column header to sort: high “→ previous” finds previous-token heads, "
               "high “→ special” finds [SEP] heads, low entropy finds sharply focused heads.",
