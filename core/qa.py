@@ -16,6 +16,7 @@ mode, windows, latency, device, whether the model said "no answer").
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -56,12 +57,18 @@ class QAResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+@functools.lru_cache(maxsize=64)
+def passage_language(context: str) -> str:
+    """``detect_language`` of a passage, remembered for the last passages (reruns, benchmarks)."""
+    return detect_language(context)
+
+
 def pick_model(context: str, model: str | None = None) -> str:
     """The model key that answers for ``context`` (``model`` if given, else the default).
 
     ``minilm`` is English only: for Chinese passages it falls back to ``"lexical"``.
     """
-    lang = detect_language(context)
+    lang = passage_language(context)
     if model is None:
         model = default_model("qa", lang) or LEXICAL
     if model == "minilm" and lang != "en":
@@ -87,7 +94,7 @@ def answer_details(question: str, context: str, *, model: str | None = None, top
     """
     if not isinstance(question, str) or not isinstance(context, str):
         raise TypeError("question and context must be str")
-    lang = detect_language(context)
+    lang = passage_language(context)
     top_k = max(1, int(top_k))
     if not question.strip() or not context.strip():
         key = model or LEXICAL
@@ -151,6 +158,6 @@ def answer_with_bundle(
     )
     notes = ("question cut to its first tokens",) if windows.question != question else ()
     return QAResult(
-        answers, str(getattr(bundle, "key", "?")), "span", lang or detect_language(context), windows.count,
+        answers, str(getattr(bundle, "key", "?")), "span", lang or passage_language(context), windows.count,
         no_answer, decoded.null_score, (time.perf_counter() - t0) * 1000, _device_label(bundle), notes,
     )

@@ -23,7 +23,7 @@ import math
 import re
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -107,28 +107,83 @@ def lexical_terms(text: str, *, question: bool = False) -> list[str]:
     return terms
 
 
-def bm25(query: list[str], docs: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
-    """BM25 score of each doc for the query terms; ``(len(docs),)`` float."""
-    n = len(docs)
-    if not n:
-        return np.zeros(0)
-    avg = sum(len(d) for d in docs) / n or 1.0
+@dataclass(frozen=True)
+class PassageIndex:
+    """A passage split into sentences with their BM25 statistics (built once per passage)."""
+
+    spans: list[tuple[int, int]]
+    sentences: list[str]
+    tfs: list[Counter[str]]
+    lengths: np.ndarray  # (sentences,) number of terms
+    df: Counter[str]
+    postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # term -> (rows, tf)
+
+
+def _postings(tfs: list[Counter[str]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    rows: dict[str, list[int]] = {}
+    counts: dict[str, list[int]] = {}
+    for i, tf in enumerate(tfs):
+        for term, f in tf.items():
+            rows.setdefault(term, []).append(i)
+            counts.setdefault(term, []).append(f)
+    return {t: (np.array(rows[t]), np.array(counts[t], dtype=np.float64)) for t in rows}
+
+
+def index_passage(context: str) -> PassageIndex:
+    spans = split_sentences(context)
+    sentences = [context[a:b] for a, b in spans]
+    tfs = [Counter(lexical_terms(x)) for x in sentences]
     df: Counter[str] = Counter()
-    for d in docs:
-        df.update(set(d))
-    q = Counter(query)
+    for tf in tfs:
+        df.update(tf.keys())
+    lengths = np.array([sum(tf.values()) for tf in tfs], dtype=np.float64)
+    return PassageIndex(spans, sentences, tfs, lengths, df, _postings(tfs))
+
+
+_index_cache: OrderedDict[str, PassageIndex] = OrderedDict()
+
+
+def cached_index(context: str) -> PassageIndex:
+    """:func:`index_passage`, remembered for the last few passages (keyed by the text)."""
+    with _cache_lock:
+        hit = _index_cache.get(context)
+        if hit is not None:
+            _index_cache.move_to_end(context)
+            return hit
+    index = index_passage(context)
+    with _cache_lock:
+        _index_cache[context] = index
+        while len(_index_cache) > 16:
+            _index_cache.popitem(last=False)
+    return index
+
+
+def bm25_index(query: list[str], index: PassageIndex, *, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """BM25 score of each sentence of ``index`` for the query terms; ``(sentences,)``."""
+    n = len(index.tfs)
     out = np.zeros(n)
-    for idx, d in enumerate(docs):
-        tf = Counter(d)
-        s = 0.0
-        for term, qn in q.items():
-            f = tf.get(term, 0)
-            if not f:
-                continue
-            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-            s += qn * idf * f * (k1 + 1) / (f + k1 * (1 - b + b * len(d) / avg))
-        out[idx] = s
+    if not n:
+        return out
+    avg = float(index.lengths.mean()) or 1.0
+    norm = k1 * (1 - b + b * index.lengths / avg)
+    for term, qn in Counter(query).items():
+        posting = index.postings.get(term)
+        if posting is None:
+            continue
+        rows, f = posting
+        idf = math.log(1 + (n - len(rows) + 0.5) / (len(rows) + 0.5))
+        out[rows] += qn * idf * f * (k1 + 1) / (f + norm[rows])
     return out
+
+
+def bm25(query: list[str], docs: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """BM25 score of each doc (a list of terms) for the query terms; ``(len(docs),)``."""
+    tfs = [Counter(d) for d in docs]
+    df: Counter[str] = Counter()
+    for tf in tfs:
+        df.update(tf.keys())
+    index = PassageIndex([], [], tfs, np.array([len(d) for d in docs], dtype=np.float64), df, _postings(tfs))
+    return bm25_index(query, index, k1=k1, b=b)
 
 
 def _defined_term(question: str) -> str | None:
@@ -139,10 +194,11 @@ def _defined_term(question: str) -> str | None:
     return None
 
 
-def lexical_scores(question: str, sentences: list[str]) -> np.ndarray:
+def lexical_scores(question: str, index: PassageIndex) -> np.ndarray:
     """BM25 scores (char n-grams for CJK, words otherwise), plus a bonus for sentences
-    defining the term of a "什么是X" / "X是什么" question; ``(len(sentences),)``."""
-    scores = bm25(lexical_terms(question, question=True), [lexical_terms(s) for s in sentences])
+    defining the term of a "什么是X" / "X是什么" question; ``(sentences,)``."""
+    sentences = index.sentences
+    scores = bm25_index(lexical_terms(question, question=True), index)
     term = _defined_term(question)
     if term:
         top = float(scores.max()) if len(scores) else 0.0
@@ -223,8 +279,10 @@ def _sentence_embeddings(bundle: Any, sentences: list[str]) -> np.ndarray:
 
 
 def clear_cache() -> None:
+    """Forget cached sentence embeddings and passage indexes."""
     with _cache_lock:
         _cache.clear()
+        _index_cache.clear()
 
 
 # ---- the retrieval ---------------------------------------------------------------------
@@ -236,11 +294,11 @@ def retrieve(question: str, context: str, *, bundle: Any | None = None, top_k: i
     With ``bundle`` (the MiniLM encoder) sentences are ranked by embedding cosine plus
     a lexical tie-breaker; without it, by the lexical score alone.
     """
-    spans = split_sentences(context)
+    index = cached_index(context)
+    spans, sentences = index.spans, index.sentences
     if not spans:
         return [], 0
-    sentences = [context[a:b] for a, b in spans]
-    lex = lexical_scores(question, sentences)
+    lex = lexical_scores(question, index)
     typed = answer_type_match(question, sentences)
     if bundle is not None:
         lexical = _normalise(lex) + ANSWER_TYPE_BONUS * typed

@@ -13,7 +13,6 @@ from core import loaders
 from core.qa import Answer, answer, answer_details, pick_model
 from tests.test_qa_span import _bpe_tokenizer, _model
 
-torch.set_num_threads(1)
 
 EN_CTX = "The tower was designed by Gustave Eiffel in 1887. Paris is a big city. I love Paris."
 ZH_CTX = "人工智能是计算机科学的一个分支。北京是中国的首都。长城在中国。"

@@ -11,7 +11,6 @@ from core.qa import answer_details
 from core.qa_retrieval import bm25, lexical_terms
 from core.text import split_sentences
 
-torch.set_num_threads(1)
 
 EN = [
     ("The Eiffel Tower is a wrought-iron lattice tower in Paris, France. It is named after the engineer "

@@ -23,7 +23,6 @@ from core.loaders import ModelBundle, QueuedLock
 from core.qa import answer_with_bundle
 from core.qa_span import decode_spans, encode_windows
 
-torch.set_num_threads(1)
 
 EN_WORDS = (
     "the a an is was in of by and to who what when where which tower designed built gustave eiffel paris "

@@ -1,0 +1,228 @@
+"""QA latency benchmark: ``core.qa.answer`` against a naive baseline, measured in the same run.
+
+Two inputs: an English passage of 384 tokens and a Chinese passage of 1,000 characters,
+each answered by the default available QA model for its language (offline here: MiniLM
+sentence retrieval for English, lexical retrieval for Chinese; ``--model KEY`` forces one,
+e.g. a cached Hub span model).
+
+The baseline does the same job the plain way: for sentence retrieval it embeds the
+question and every sentence with one forward pass each, padded to 256 tokens, without
+any cache; for lexical retrieval it recounts n-gram overlaps per sentence with str.count;
+for span models it tokenises into 384-token windows padded to full length and runs one
+forward per window. Runs of ``answer`` and of the baseline alternate, so load from other
+processes hits both alike.
+
+Prints p50 / p95 in ms for: ``answer`` warm (the passage seen before: its sentence
+embeddings cached, as when a visitor asks a second question), ``answer`` cold passage
+(cache cleared before each run), and the baseline; and the ratios to the baseline.
+Target on a 2-core CPU: warm p50 <= 1.0x the baseline and under 150 ms offline.
+
+    python bench/qa.py [--runs 30] [--model KEY]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+EN_SENTENCES = [
+    "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France.",
+    "It is named after the engineer Gustave Eiffel, whose company designed and built the tower.",
+    "Locally nicknamed the Iron Lady, it was constructed from 1887 to 1889 as the centerpiece of the 1889 World's Fair.",
+    "Although initially criticised by some of France's leading artists and intellectuals for its design, it has since "
+    "become a global cultural icon of France and one of the most recognisable structures in the world.",
+    "The tower received 5,889,000 visitors in 2022.",
+    "It is the most visited monument with an entrance fee in the world.",
+    "The tower is 330 metres tall, about the same height as an 81-storey building, and the tallest structure in Paris.",
+    "Its base is square, measuring 125 metres on each side.",
+    "During its construction, the Eiffel Tower surpassed the Washington Monument to become the tallest man-made "
+    "structure in the world, a title it held for 41 years until the Chrysler Building in New York City was finished in 1930.",
+    "It was the first structure in the world to surpass both the 200-metre and 300-metre mark in height.",
+    "Due to the addition of a broadcasting aerial at the top of the tower in 1957, it is now taller than the "
+    "Chrysler Building by 5.2 metres.",
+    "Excluding transmitters, the Eiffel Tower is the second tallest free-standing structure in France after the Millau Viaduct.",
+    "The tower has three levels for visitors, with restaurants on the first and second levels.",
+    "The top level's upper platform is 276 metres above the ground, the highest observation deck accessible to the "
+    "public in the European Union.",
+    "Tickets can be purchased to ascend by stairs or lift to the first and second levels.",
+    "The climb from ground level to the first level is over 300 steps, as is the climb from the first level to the second.",
+    "Although there is a staircase to the top level, it is usually accessible only by lift.",
+    "The design of the tower was the product of Maurice Koechlin and Emile Nouguier, two senior engineers working "
+    "for the Compagnie des Etablissements Eiffel.",
+    "Eiffel openly acknowledged that the inspiration for a tower came from the Latting Observatory built in New York City in 1853.",
+    "The tower is painted every seven years to protect it from rust, using about 60 tonnes of paint.",
+    "At night the tower sparkles with 20,000 light bulbs for five minutes every hour.",
+    "More than 300 million people have visited the tower since it opened.",
+    "Radio signals sent from the tower were used during the First World War to intercept enemy messages.",
+]
+EN_QUESTION = "How many steps lead from the ground to the first level?"
+
+ZH_SENTENCES = [
+    "人工智能（Artificial Intelligence，简称 AI）是计算机科学的一个分支，研究如何让机器模拟、延伸和扩展人的智能。",
+    "1956 年，在美国达特茅斯学院举行的一次会议上，“人工智能”这一术语被正式提出。",
+    "早期的研究者希望用符号和逻辑规则来描述人类的推理过程，并开发了能够证明数学定理和下跳棋的程序。",
+    "二十世纪七十年代，由于计算能力有限、期望过高，人工智能经历了第一次低谷，研究经费大幅减少。",
+    "八十年代，专家系统在医疗诊断和化工等领域得到应用，人工智能迎来了新的发展。",
+    "机器学习是实现人工智能的重要方法，它让计算机从数据中自动学习规律，而不是依靠人手写规则。",
+    "深度学习使用多层神经网络，在图像识别、语音识别和自然语言处理等任务上取得了突破。",
+    "2012 年，一个深度卷积神经网络在 ImageNet 图像识别比赛中大幅领先，引发了深度学习的热潮。",
+    "2016 年，围棋程序 AlphaGo 战胜了世界冠军李世石，引起了全世界的关注。",
+    "近年来，大规模预训练语言模型能够回答问题、撰写文章、翻译语言，甚至编写程序。",
+    "如今，人工智能被广泛应用于医疗诊断、自动驾驶、机器翻译、智能客服和金融风控等领域。",
+    "在医疗领域，人工智能可以帮助医生阅读医学影像，更早地发现疾病。",
+    "在交通领域，自动驾驶汽车依靠摄像头、雷达和算法感知周围环境。",
+    "与此同时，人工智能也带来了隐私保护、算法偏见和就业变化等社会问题。",
+    "许多国家和组织正在制定法律和伦理准则，以确保人工智能安全、可靠、可控。",
+    "专家认为，人工智能的未来发展需要技术进步与社会治理共同推进。",
+    "教育领域也在积极探索人工智能的应用，例如个性化学习和智能批改作业。",
+    "一些学校开设了人工智能课程，让学生从小了解机器学习的基本原理。",
+    "人工智能芯片的发展也很迅速，专用芯片可以让神经网络运行得更快、更省电。",
+    "中国在人工智能论文数量和专利申请数量上都位居世界前列。",
+    "研究人员还在探索让人工智能更加节能，以减少训练大型模型所消耗的电力。",
+    "开源社区发布了大量模型和数据集，降低了人们学习和使用人工智能的门槛。",
+    "不少企业设立了专门的人工智能实验室，把研究成果转化为实际产品。",
+    "人们普遍希望人工智能能够成为帮助人类解决难题的工具，而不是替代人类的威胁。",
+]
+ZH_QUESTION = "“人工智能”这一术语是在哪一年被正式提出的？"
+
+
+def _percentiles(xs: list[float]) -> tuple[float, float]:
+    arr = np.asarray(xs)
+    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
+
+
+def english_passage(tok, n_tokens: int = 384) -> str:
+    """Sentences joined until the passage has ``n_tokens`` tokens (cut at a token boundary)."""
+    text = " ".join(EN_SENTENCES * 3)
+    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+    return text[: enc["offset_mapping"][n_tokens - 1][1]]
+
+
+def chinese_passage(n_chars: int = 1000) -> str:
+    text = "".join(ZH_SENTENCES * 3)
+    return text[:n_chars]
+
+
+# ---- naive baselines -------------------------------------------------------------------
+
+
+def naive_sentences(bundle, question: str, context: str) -> int:
+    import torch
+
+    from core.text import split_sentences
+
+    tok, model = bundle.preprocessor, bundle.model
+    spans = split_sentences(context)
+
+    def one(text: str) -> np.ndarray:
+        enc = tok(text, padding="max_length", truncation=True, max_length=256, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).float()
+        v = ((hidden * mask).sum(1) / mask.sum(1))[0].numpy()
+        return v / np.linalg.norm(v)
+
+    q = one(question)
+    scores = [float(one(context[a:b]) @ q) for a, b in spans]
+    return int(np.argmax(scores))
+
+
+def naive_lexical(question: str, context: str) -> int:
+    from core.text import split_sentences
+
+    grams = {question[i : i + n] for n in (1, 2) for i in range(len(question) - n + 1)}
+    scores = [sum(context[a:b].count(g) for g in grams) for a, b in split_sentences(context)]
+    return int(np.argmax(scores))
+
+
+def naive_spans(bundle, question: str, context: str) -> int:
+    import torch
+
+    tok, model = bundle.preprocessor, bundle.model
+    enc = tok(question, context, truncation="only_second", max_length=384, stride=128,
+              return_overflowing_tokens=True, return_offsets_mapping=True, padding="max_length", return_tensors="pt")
+    names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+    import inspect
+
+    accepted = set(inspect.signature(model.forward).parameters)
+    best = -1e9
+    with torch.inference_mode():
+        for w in range(enc["input_ids"].shape[0]):
+            out = model(**{k: enc[k][w : w + 1] for k in names if k in accepted})
+            best = max(best, float(out.start_logits.max() + out.end_logits.max()))
+    return int(best)
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+
+def bench_one(label: str, question: str, context: str, model: str | None, runs: int) -> None:
+    from core import loaders, qa_retrieval
+    from core.qa import answer, answer_details, pick_model
+
+    key = pick_model(context, model)
+    bundle = None if key == "lexical" else loaders.load(key)
+    if key == "lexical":
+        baseline = lambda: naive_lexical(question, context)  # noqa: E731
+    elif key == "minilm":
+        baseline = lambda: naive_sentences(bundle, question, context)  # noqa: E731
+    else:
+        baseline = lambda: naive_spans(bundle, question, context)  # noqa: E731
+
+    first = answer_details(question, context, model=key)
+    for _ in range(3):  # warm-up of both paths
+        answer(question, context, model=key)
+        baseline()
+    warm, cold, base = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        answer(question, context, model=key)
+        warm.append((time.perf_counter() - t0) * 1000)
+        qa_retrieval.clear_cache()
+        t0 = time.perf_counter()
+        answer(question, context, model=key)
+        cold.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        baseline()
+        base.append((time.perf_counter() - t0) * 1000)
+    (w50, w95), (c50, c95), (b50, b95) = _percentiles(warm), _percentiles(cold), _percentiles(base)
+    units = f"{first.windows} {'windows' if first.mode == 'span' else 'sentences'}"
+    print(f"\n{label}: model={key} mode={first.mode} ({units}), answer: {first.answers[0].text[:60]!r}")
+    print(f"  {'':28s} {'p50 ms':>9s} {'p95 ms':>9s} {'p50 / baseline':>15s}")
+    print(f"  {'answer (warm, same passage)':28s} {w50:9.1f} {w95:9.1f} {w50 / b50:14.2f}x")
+    print(f"  {'answer (cold passage)':28s} {c50:9.1f} {c95:9.1f} {c50 / b50:14.2f}x")
+    print(f"  {'naive baseline':28s} {b50:9.1f} {b95:9.1f} {1.0:14.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--model", default=None, help="registry key (default: the default available QA model)")
+    args = parser.parse_args()
+
+    import torch
+
+    from core import loaders
+    from core.device import choose_device
+
+    info = choose_device()
+    print(f"device: {info.label}; torch threads {torch.get_num_threads()}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; runs {args.runs}")
+    tok = loaders.load("minilm").preprocessor
+    en = english_passage(tok)
+    n_tokens = len(tok(en, add_special_tokens=False)["input_ids"])
+    bench_one(f"English passage ({n_tokens} tokens, {len(en)} chars)", EN_QUESTION, en, args.model, args.runs)
+    zh = chinese_passage()
+    bench_one(f"Chinese passage ({len(zh)} chars)", ZH_QUESTION, zh, args.model, args.runs)
+
+
+if __name__ == "__main__":
+    main()
