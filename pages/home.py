@@ -9,28 +9,23 @@ from core.device import describe_device
 from core.loaders import loaded_models
 from ui.common import device_label, page_link_to
 from ui.i18n import lang, t
+from ui.pitch import STEPS
 
 st.title("✨ " + t("app.title"))
 st.markdown(f"#### {t('home.hero')}")
 st.markdown(t("home.intro"))
 
-zh = lang() == "zh"
-CARDS = [
-    ("qa", "❓", {"question": "什么是人工智能？" if zh else "What is artificial intelligence?", "example": "ai"}),
-    ("classify", "🏷️", {"text": "这家店的菜很好吃，服务也很周到，下次还会再来！" if zh
-                        else "A gripping, beautifully acted film that stays with you long after the credits."}),
-    ("digits", "✍️", {"example": "7"}),
-    ("attention", "🔍", {"text": "今天天气很好，我们去公园散步吧。" if zh
-                         else "The cat sat on the mat because it was tired."}),
-]
+# One-click examples: the same curated inputs as the pitch tour, in the interface language.
+EXAMPLES = {step.page: step.params.get(lang(), {}) for step in STEPS if step.params}
+CARDS = [("qa", "❓"), ("classify", "🏷️"), ("digits", "✍️"), ("attention", "🔍")]
 
 cols = st.columns(4, gap="medium")
-for col, (key, icon, params) in zip(cols, CARDS):
+for col, (key, icon) in zip(cols, CARDS):
     with col.container(border=True):
         st.markdown(f"#### {icon} {t(f'home.{key}.title')}")
         st.write(t(f"home.{key}.body"))
         st.caption(t(f"home.{key}.example"))
-        page_link_to(key, t("home.open_example"), params, icon="▶️")
+        page_link_to(key, t("home.open_example"), EXAMPLES[key], icon="▶️")
 
 st.divider()
 dev = describe_device()
