@@ -8,6 +8,7 @@ link reproduces what is on screen.
 from __future__ import annotations
 
 import io
+import logging
 import time
 
 import numpy as np
@@ -39,6 +40,7 @@ EXAMPLES = {
 }
 VIEWS = ("head", "grid", "average", "rollout", "summary")
 _CACHE = "_attn_results"
+log = logging.getLogger(__name__)
 
 
 def _set_example(which: str) -> None:
@@ -47,17 +49,31 @@ def _set_example(which: str) -> None:
     st.session_state["pair"] = pair
 
 
+def _point_head(p: dict) -> tuple[int, int] | None:
+    """(layer, head) of a clicked grid marker; customdata may come as a list or an index map."""
+    data = p.get("customdata")
+    if isinstance(data, dict):
+        data = [data.get(k, data.get(str(k))) for k in (0, 1)]
+    if isinstance(data, (list, tuple)) and len(data) >= 2 and None not in data[:2]:
+        return int(data[0]), int(data[1])
+    if p.get("x") is not None and p.get("y") is not None:  # marker centres sit at (head, layer)
+        return int(round(float(p["y"]))), int(round(float(p["x"])))
+    return None
+
+
 def _open_clicked_head() -> None:
-    """Grid click -> open that head in the one-head view."""
-    event = st.session_state.get("attn_grid")
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-        getattr(getattr(event, "selection", None), "points", []) or []
-    for p in points:
-        data = p.get("customdata") if isinstance(p, dict) else None
-        if data and len(data) >= 2:
-            st.session_state["layer"], st.session_state["head"] = int(data[0]), int(data[1])
-            st.session_state["view"] = "head"
-            return
+    """Grid click -> open that head in the one-head view (never raises: it runs as a callback)."""
+    try:
+        event = st.session_state.get("attn_grid") or {}
+        points = (event.get("selection") or {}).get("points") or []
+        for p in points:
+            found = _point_head(p)
+            if found is not None:
+                st.session_state["layer"], st.session_state["head"] = found
+                st.session_state["view"] = "head"
+                return
+    except Exception:  # noqa: BLE001 - a strange event must not break the page
+        log.exception("could not read the grid click")
 
 
 def _compute(text: str, pair: str | None, key: str) -> AttentionResult:

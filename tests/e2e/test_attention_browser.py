@@ -56,7 +56,10 @@ def test_grid_click_opens_that_head(app_server, browser_page):
     points = page.locator(".js-plotly-plot .scatterlayer .point")
     assert points.count() == 6 * 12
     # the markers run layer by layer: index 2*12+4 is layer 3, head 5
-    box = points.nth(2 * 12 + 4).bounding_box()
+    target = points.nth(2 * 12 + 4)
+    target.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box = target.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_timeout(500)
     wait_script_done(page)
