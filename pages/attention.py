@@ -137,9 +137,13 @@ def main() -> None:
     pair = (st.session_state.get("pair") or "").strip() or None
     text_lang = detect_language(text + " " + (pair or "")) if text.strip() else ui_lang
 
-    # A new language of the text re-picks the best model for it, unless the URL names one.
+    # A link naming a model (from the QA / classify pages) re-selects it; a new language of
+    # the text re-picks the best model for that language.
+    url_model = st.query_params.get("model")
+    if url_model and url_model != st.session_state.get("_attn_model_url"):
+        st.session_state.pop("attn_model", None)
     prev_lang = st.session_state.get("_attn_lang")
-    if prev_lang is not None and prev_lang != text_lang:
+    if prev_lang is not None and prev_lang != text_lang and url_model == st.session_state.get("_attn_model_url"):
         st.session_state.pop("attn_model", None)
         if "model" in st.query_params:
             del st.query_params["model"]
@@ -152,6 +156,7 @@ def main() -> None:
     chosen = st.session_state.get("attn_model")
     if chosen and st.query_params.get("model") != chosen:
         st.query_params["model"] = chosen
+    st.session_state["_attn_model_url"] = chosen
     if key is None:
         return
     if not text.strip():

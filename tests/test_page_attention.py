@@ -133,3 +133,16 @@ def test_hub_model_is_greyed_with_reason():
     warnings = " ".join(w.value for w in at.warning)
     assert "BERT base uncased" in warnings  # says which model and why it cannot be used here
     assert not at.get("plotly_chart")
+
+
+def test_chinese_example_switches_to_a_chinese_capable_model():
+    at = _open("en")
+    assert at.selectbox(key="attn_model").value == "minilm"
+    zh_button = next(b for b in at.button if "Chinese" in b.label)
+    zh_button.click().run()
+    assert not at.exception
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in at.text_area(key="text").value)
+    from core.availability import default_model
+
+    want = default_model("attention", "zh") or "minilm"
+    assert at.selectbox(key="attn_model").value == want
