@@ -108,6 +108,7 @@ class Result:
     placeholder: bool = False         # the page is still a "coming soon" placeholder
     has_result: bool = False
     queued: bool = False              # the page said "queued" (model busy with other visitors)
+    cpu: float | None = None          # server CPU seconds of this visit (measured with 1 session only)
 
 
 @dataclass
@@ -280,7 +281,7 @@ async def request(ws, page: Page, query: dict[str, str], port: int, timeout: flo
 
 
 async def session(sid: int, port: int, rounds: int, think: float, timeout: float, out: list[Result],
-                  stop_at: float, budget: list[int]) -> None:
+                  stop_at: float, budget: list[int], server: psutil.Process | None = None) -> None:
     """One visitor, ``rounds`` times: open a Streamlit session (one websocket, as a browser tab
     does) and visit every page in it, each opened from a link with its inputs in the URL.
     Pages read their URL inputs on the first visit of a session, so each round is a new
@@ -300,7 +301,11 @@ async def session(sid: int, port: int, rounds: int, think: float, timeout: float
                         return
                     budget[0] -= 1
                     query = {"lang": lang, **page.query(lang, sid + r)}
-                    out.append(await request(ws, page, query, port, timeout))
+                    cpu0 = cpu_tree(server) if server else 0.0
+                    res = await request(ws, page, query, port, timeout)
+                    if server:
+                        res.cpu = cpu_tree(server) - cpu0
+                    out.append(res)
                     if think:
                         await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
         except (OSError, websockets.WebSocketException) as err:
@@ -308,11 +313,14 @@ async def session(sid: int, port: int, rounds: int, think: float, timeout: float
 
 
 async def run_level(n: int, port: int, rounds: int, think: float, timeout: float, time_limit: float,
-                    max_requests: int) -> Level:
+                    max_requests: int, server: psutil.Process | None = None) -> Level:
+    """``n`` concurrent visitors; with one visitor and ``server`` given, each visit's server CPU
+    time is measured too (alone, a visit's CPU is all its own)."""
     level = Level(n)
     budget = [max_requests]
     t0 = time.monotonic()
-    await asyncio.gather(*(session(i, port, rounds, think, timeout, level.results, t0 + time_limit, budget)
+    await asyncio.gather(*(session(i, port, rounds, think, timeout, level.results, t0 + time_limit, budget,
+                                   server if n == 1 else None)
                            for i in range(n)))
     level.wall = time.monotonic() - t0
     level.capped = budget[0] <= 0 or level.wall > time_limit
@@ -333,7 +341,7 @@ def pct(xs: list[float], q: float) -> float:
 def summarize(levels: list[Level], think: float) -> None:
     pages = [p.url_path for p in PAGES]
     print()
-    print(f"{'sessions':>8} {'page':10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'queued':>6}  note")
+    print(f"{'sessions':>8} {'page':10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'queued':>6} {'cpu s':>6}  note")
     base: dict[str, float] = {}
     for lv in levels:
         for name in pages:
@@ -341,10 +349,12 @@ def summarize(levels: list[Level], think: float) -> None:
             ok = [r.seconds for r in rs if r.error is None]
             errs = sum(r.error is not None for r in rs)
             note = "placeholder page (coming soon)" if rs and all(r.placeholder for r in rs) else ""
+            cpus = [r.cpu for r in rs if r.cpu is not None and r.error is None]
+            cpu = f"{statistics.median(cpus):.2f}" if cpus else ""
             if lv.sessions == levels[0].sessions and ok:
                 base[name] = pct(ok, 0.5)
             print(f"{lv.sessions:>8} {name:10} {len(rs):>4} {pct(ok, .5):7.2f} {pct(ok, .95):7.2f} "
-                  f"{max(ok, default=math.nan):7.2f} {errs:>6} {sum(r.queued for r in rs):>6}  {note}")
+                  f"{max(ok, default=math.nan):7.2f} {errs:>6} {sum(r.queued for r in rs):>6} {cpu:>6}  {note}")
         conn = [r for r in lv.results if r.page == "connect"]
         total = len(lv.results)
         errs = sum(r.error is not None for r in lv.results)
@@ -363,13 +373,13 @@ def summarize(levels: list[Level], think: float) -> None:
     print()
     print(f"machine: {psutil.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
           "(other work on the machine slows every figure; compare within one run)")
-    if levels:
-        lv = levels[0]
-        per = lv.cpu_seconds / max(len(lv.results), 1)
-        if per > 0:
-            print(f"capacity: {per:.2f} CPU s per page visit at {lv.sessions} session(s) -> at most "
-                  f"{psutil.cpu_count() / per:.1f} visits/s on {psutil.cpu_count()} CPUs; a visitor opening a page "
-                  f"every ~20 s makes that about {20 * psutil.cpu_count() / per:.0f} concurrent visitors")
+    cpus = [r.cpu for lv in levels for r in lv.results if r.cpu is not None and r.error is None]
+    if cpus:
+        per = statistics.mean(cpus)
+        ncpu = psutil.cpu_count()
+        print(f"capacity: {per:.2f} server CPU s per page visit (mean over the pages, one visitor) -> at most "
+              f"{ncpu / per:.1f} visits/s on {ncpu} CPUs; visitors opening a page every ~20 s: "
+              f"about {20 * ncpu / per:.0f} of them at once")
     print(f"Targets (think time {think:g} s between pages):")
     by_n = {lv.sessions: lv for lv in levels}
     if 20 in by_n:
@@ -410,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     log_path = Path(tempfile.gettempdir()) / f"bench-load-{port}.log"
-    print(f"Starting the app ({args.entry}) on http://{HOST}:{port} (log: {log_path})")
+    print(f"Starting the app ({args.entry}) on http://{HOST}:{port} (log: {log_path}); "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
     t0 = time.perf_counter()
     proc = start_server(args.entry, port, log_path)
     print(f"healthy after {time.perf_counter() - t0:.1f} s; server RSS {rss_tree(psutil.Process(proc.pid)) / MB:.0f} MB")
@@ -432,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
             cpu0 = cpu_tree(psutil.Process(proc.pid))
             with PeakMemory(proc.pid) as mem:
                 lv = asyncio.run(run_level(n, port, rounds, args.think, args.timeout, args.time_limit,
-                                           args.max_requests))
+                                           args.max_requests, psutil.Process(proc.pid)))
             lv.peak_rss = mem.peak
             lv.cpu_seconds = cpu_tree(psutil.Process(proc.pid)) - cpu0
             levels.append(lv)
