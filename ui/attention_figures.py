@@ -124,10 +124,12 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
                       y0=layer + 0.5 - 0.3 * step, y1=layer + 0.5 + (s + 0.3) * step,
                       line=dict(color="#ff4b4b", width=3))
     fig.update_xaxes(tickmode="array", tickvals=list(range(1, n_heads + 1)), showgrid=False, zeroline=False,
-                     side="top", title=dict(text=head_word, standoff=4), range=[0.5, n_heads + 0.5],
+                     side="top", title=dict(text=head_word, standoff=4),
+                     range=[0.5 - 0.6 * step, n_heads + 0.5],
                      fixedrange=True, automargin=True, ticks="")
     fig.update_yaxes(tickmode="array", tickvals=list(range(1, n_layers + 1)), showgrid=False, zeroline=False,
-                     title=dict(text=layer_word, standoff=4), range=[n_layers + 0.5, 0.5], fixedrange=True,
+                     title=dict(text=layer_word, standoff=4), range=[n_layers + 0.5, 0.5 - 0.6 * step],
+                     fixedrange=True,
                      automargin=True, ticks="")
     fig.update_layout(clickmode="event+select", dragmode=False, width=px * n_heads + 90,
                       margin=dict(l=8, r=8, t=8, b=8))
