@@ -167,7 +167,11 @@ def main() -> None:
         if not ensure_model(key, attention=True):
             return
         t0 = time.perf_counter()
-        res = _compute(text, pair, key)
+        try:
+            res = _compute(text, pair, key)
+        except ValueError:  # only invisible / control characters: nothing to read
+            st.info(t("attention.empty"), icon="✍️")
+            return
         _draw(res, t0)
 
 

@@ -146,3 +146,10 @@ def test_chinese_example_switches_to_a_chinese_capable_model():
 
     want = default_model("attention", "zh") or "minilm"
     assert at.selectbox(key="attn_model").value == want
+
+
+def test_invisible_or_binary_text_prompts_instead_of_failing():
+    at = _open("en")
+    at.text_area(key="text").set_value("\u200b\x00\x01\x7f").run()
+    assert not at.exception and not at.error
+    assert any("Type a sentence" in i.value for i in at.info)
