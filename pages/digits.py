@@ -81,7 +81,7 @@ with left:
     )
     st.caption(t("digits.canvas_help"))
     st.pills(t("digits.examples"), list(range(10)), key=PICK_KEY, on_change=_on_pick,
-             help=t("digits.examples_help"), width="stretch", wrap=True)
+             help=t("digits.examples_help"), wrap=True)
     compare = st.toggle(t("digits.compare"), key="digits_compare", help=t("digits.compare_help"))
     show_saliency = st.toggle(t("digits.saliency"), value=True, key="digits_saliency", help=t("digits.saliency_help"))
 

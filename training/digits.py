@@ -88,6 +88,15 @@ def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((predict_proba(model, x).argmax(1) == y).mean())
 
 
+def _shown(path: str) -> str:
+    """``path`` as written in the saved metadata: relative to the repository's parent when inside it."""
+    p = Path(path).resolve()
+    try:
+        return "../" + str(p.relative_to(REPO_ROOT.parent))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", default=str(DATA / "train-images-idx3-ubyte.gz"), help="IDX training images")
@@ -160,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     use_ema = val_ema >= val
     final = ema.module if use_ema else model
     extra = {
-        "trained_on": str(args.images),
+        "trained_on": _shown(args.images),
         "train_digits": int(len(xt)),
         "val_digits": int(len(xv)),
         "val_accuracy": max(val, val_ema),

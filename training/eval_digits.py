@@ -56,6 +56,15 @@ def simulate_canvas(digit: np.ndarray, rng: np.random.Generator, size: int = CAN
     return canvas
 
 
+def _shown(path: str) -> str:
+    """``path`` as written in the saved metadata: relative to the repository's parent when inside it."""
+    p = Path(path).resolve()
+    try:
+        return "../" + str(p.relative_to(REPO_ROOT.parent))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(MODELS_DIR / "digits"))
@@ -94,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - t0
 
     result = {
-        "test_set": str(args.images),
+        "test_set": _shown(args.images),
         "digits": int(len(x)),
         "accuracy_plain": plain,
         "accuracy_simulated_canvas": canvas_acc,

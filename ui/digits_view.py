@@ -42,14 +42,14 @@ def probability_chart(probs: np.ndarray, digit_label: str, prob_label: str, heig
             text=[f"{p:.0f}%" if p >= 1 else "" for p in pct],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
+            hovertemplate=f"{digit_label} %{{x}}: %{{y:.1f}}%<extra>{prob_label}</extra>",
         )
     )
     fig.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=20, b=10),
         xaxis=dict(title=digit_label, type="category", tickfont=dict(size=16)),
-        yaxis=dict(title=prob_label, range=[0, 110], showgrid=True),
+        yaxis=dict(title=None, range=[0, 112], showgrid=True, ticksuffix="%", tickvals=[0, 50, 100]),
         bargap=0.25,
         showlegend=False,
     )

@@ -43,7 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "digits.saliency_title": {"en": "Strokes that decided it", "zh": "起决定作用的笔画"},
     "digits.chart_title": {"en": "Probability of each digit", "zh": "每个数字的概率"},
     "digits.chart_digit": {"en": "Digit", "zh": "数字"},
-    "digits.chart_prob": {"en": "Probability (%)", "zh": "概率（%）"},
+    "digits.chart_prob": {"en": "Probability", "zh": "概率"},
     "digits.naive_title": {"en": "Without MNIST preprocessing", "zh": "不做 MNIST 预处理"},
     "digits.naive_caption": {
         "en": "The whole canvas squashed to 28×28: the digit is small and off-centre, unlike anything the model was trained on.",
