@@ -154,6 +154,11 @@ def attention_from_model(model: Any, tokenizer: Any, text: str, *, text_pair: st
     if pair is not None and not pair.strip():
         pair = None
     max_tokens = max(4, int(max_tokens))
+    cfg = getattr(model, "config", None)
+    positions = getattr(cfg, "max_position_embeddings", None)
+    if positions:  # never more tokens than the model has positions (RoBERTa-style offsets 2)
+        offset = 2 if getattr(cfg, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else 0
+        max_tokens = min(max_tokens, int(positions) - offset)
     fast = bool(getattr(tokenizer, "is_fast", False))
     args = (text, pair) if pair is not None else (text,)
     full = tokenizer(*args, add_special_tokens=True, truncation=False)

@@ -182,3 +182,13 @@ def test_distilbert_shaped_encoder_without_token_types(tiny_zh):
     res = attention_from_model(model, tok, "菜很好吃", text_pair="服务也热情", key="tiny-distil")
     assert res.attentions.shape == (2, 4, 12, 12)
     assert np.abs(res.attentions.sum(-1) - 1).max() < 1e-5
+
+
+def test_never_more_tokens_than_positions(tiny_zh):
+    from transformers import BertConfig, BertModel
+
+    _, tok = tiny_zh
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=32, attn_implementation="eager")
+    res = attention_from_model(BertModel(cfg).eval(), tok, "好" * 100, key="tiny-short")
+    assert len(res.tokens) == 32 and res.truncated
