@@ -40,6 +40,9 @@ RUN if [ "$PREFETCH" = "1" ]; then python -m core.prefetch $PREFETCH_ARGS; fi \
  && python -m core.prefetch --list
 
 ENV HF_HUB_OFFLINE=1
+# Idle torch threads sleep instead of spinning, leaving the cores to the other sessions
+# (bench/load.py: about half the server CPU per page visit).
+ENV OMP_WAIT_POLICY=PASSIVE
 
 EXPOSE 8501
 
