@@ -28,7 +28,7 @@ from core.attention import (
     rollout,
 )
 from core.text import detect_language
-from ui.attention_figures import THUMB, grid_figure, heatmap_figure, rollout_figure
+from ui.attention_figures import grid_figure, heatmap_figure, rollout_figure, thumb_size
 from ui.common import ensure_model, friendly_errors, model_picker, page_header, record_prediction
 from ui.i18n import lang, t
 
@@ -225,7 +225,7 @@ def _draw(res: AttentionResult, t0: float) -> None:
         fig = grid_figure(mats, selected=(layer - 1, head - 1), layer_word=t("attention.layer"),
                           head_word=t("attention.head"))
         _chart(fig, "attention-all-heads", key="attn_grid", on_select=_open_clicked_head, selection_mode="points")
-        st.caption(t("attention.grid_caption", model=name, thumb=THUMB) + " "
+        st.caption(t("attention.grid_caption", model=name, thumb=thumb_size(res.layers, res.heads)) + " "
                    + t("attention.grid_selected", layer=layer, head=head))
         data = pd.DataFrame(apply_view(res.attentions[layer - 1, head - 1], view), index=labels, columns=labels)
         fname = f"attention-L{layer}-H{head}.csv"

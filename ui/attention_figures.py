@@ -80,8 +80,14 @@ def heatmap_figure(mat: np.ndarray, labels: Sequence[str], *, title: str | None 
     return _base_layout(fig, height, title)
 
 
+def thumb_size(n_layers: int, n_heads: int, budget: int = 20_000) -> int:
+    """Thumbnail side for a grid of ``n_layers x n_heads``: about ``budget`` cells in all,
+    between ``THUMB`` (big models, e.g. 6 x 12 heads) and 48 (small ones)."""
+    return int(np.clip(np.sqrt(budget / max(n_layers * n_heads, 1)), THUMB, 48))
+
+
 def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
-                thumb: int = THUMB, layer_word: str = "Layer", head_word: str = "Head") -> go.Figure:
+                thumb: int | None = None, layer_word: str = "Layer", head_word: str = "Head") -> go.Figure:
     """All heads at a glance: ``(L, H, G, G)`` -> one image of ``L x H`` thumbnails.
 
     Each thumbnail is block-averaged to at most ``thumb x thumb`` cells and scaled to its
@@ -90,7 +96,7 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
     x, y are the head and layer numbers, starting at 1)."""
     a = np.asarray(att, dtype=np.float32)
     n_layers, n_heads = a.shape[:2]
-    small = downsample(a, thumb)
+    small = downsample(a, thumb or thumb_size(n_layers, n_heads))
     s = small.shape[-1]
     peak = small.max(axis=(-2, -1), keepdims=True)
     small = small / np.maximum(peak, 1e-9)
@@ -107,7 +113,7 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
         z=canvas, x0=0.5 + 0.5 * step, dx=step, y0=0.5 + 0.5 * step, dy=step, colorscale=_GRID_SCALE,
         zmin=0, zmax=_GAP, showscale=False, hoverinfo="skip",
     ))
-    px = int(np.clip(720 / max(n_heads, 1), 34, 64))  # pixels per thumbnail
+    px = int(np.clip(720 / max(n_heads, 1), 34, 120))  # pixels per thumbnail
     hx, ly = np.meshgrid(np.arange(1, n_heads + 1), np.arange(1, n_layers + 1))
     centers_x = hx.ravel() + (s * step) / 2 - 0.5
     centers_y = ly.ravel() + (s * step) / 2 - 0.5
@@ -128,7 +134,8 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
                      range=[0.5 - 0.6 * step, n_heads + 0.5],
                      fixedrange=True, automargin=True, ticks="")
     fig.update_yaxes(tickmode="array", tickvals=list(range(1, n_layers + 1)), showgrid=False, zeroline=False,
-                     title=dict(text=layer_word, standoff=4), range=[n_layers + 0.5, 0.5 - 0.6 * step],
+                     ticktext=[f"{html.escape(layer_word)} {i}" for i in range(1, n_layers + 1)],
+                     range=[n_layers + 0.5, 0.5 - 0.6 * step],
                      fixedrange=True,
                      automargin=True, ticks="")
     fig.update_layout(clickmode="event+select", dragmode=False, width=px * n_heads + 90,
