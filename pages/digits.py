@@ -61,7 +61,7 @@ example = _example_from_url()
 if PICK_KEY not in st.session_state:
     st.session_state[PICK_KEY] = example
 
-left, right = st.columns([1, 1.45], gap="large")
+left, right = st.columns([1.1, 1.4], gap="large")
 
 with left:
     stroke = st.slider(t("digits.stroke"), 6, 40, 22, key="digits_stroke", help=t("digits.stroke_help"))
@@ -144,7 +144,8 @@ with right:
                         st.markdown(f"**{t('digits.naive_title')}**")
                         st.image(pixelated(naive, 160), width=160)
                         st.markdown(t("digits.naive_pred", d=nd, p=float(naive_probs[nd])))
-                    st.caption(t("digits.naive_caption"))
+                    st.caption(t("digits.naive_caption") + " " +
+                               t("digits.naive_differs" if nd != top else "digits.naive_same"))
 
 with st.expander(t("digits.about")):
     mb, acc = _model_accuracy()

@@ -49,7 +49,7 @@ def probability_chart(probs: np.ndarray, digit_label: str, prob_label: str, heig
         height=height,
         margin=dict(l=10, r=10, t=20, b=10),
         xaxis=dict(title=digit_label, type="category", tickfont=dict(size=16)),
-        yaxis=dict(title=None, range=[0, 112], showgrid=True, ticksuffix="%", tickvals=[0, 50, 100]),
+        yaxis=dict(title=None, range=[0, 112], showgrid=True, tickvals=[0, 50, 100], ticktext=["0%", "50%", "100%"]),
         bargap=0.25,
         showlegend=False,
     )

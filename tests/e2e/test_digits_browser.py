@@ -41,6 +41,12 @@ def _draw(page, points: list[tuple[float, float]]) -> None:
     wait_script_done(page)
 
 
+def _wait_chart(page) -> None:
+    """Plotly draws after the script run; wait for its bars before a screenshot."""
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+
+
 def _predicted(page) -> str:
     page.locator(BIG_DIGIT).first.wait_for(timeout=30_000)
     return page.locator(BIG_DIGIT).first.inner_text().strip()
@@ -60,7 +66,16 @@ def test_draw_a_digit_with_the_mouse(app_server, browser_page, lang, stroke, dig
     assert_no_exception(page)
     assert _predicted(page) == digit
     assert label in main.inner_text()
+    _wait_chart(page)
     page.shot(f"digits-drawn-{lang}")
+    if lang == "en":  # the naive-resize comparison, side by side
+        page.get_by_text("What if we skip MNIST preprocessing?").click()
+        wait_script_done(page)
+        assert_no_exception(page)
+        text = main.inner_text()
+        assert "Without MNIST preprocessing" in text and "With MNIST preprocessing" in text
+        _wait_chart(page)
+        page.shot("digits-compare-en")
 
 
 def test_example_link_prefills_the_canvas(app_server, browser_page):

@@ -19,7 +19,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "digits.examples_help": {
         "en": "Puts a drawing of this digit on the canvas; you can draw over it.",
         "zh": "在画布上放一个该数字的示例手写，你可以在上面继续涂改。"},
-    "digits.compare": {"en": "What if we did not preprocess like MNIST?", "zh": "如果不像 MNIST 那样预处理会怎样？"},
+    "digits.compare": {"en": "What if we skip MNIST preprocessing?", "zh": "如果不像 MNIST 那样预处理会怎样？"},
     "digits.compare_help": {
         "en": "Shows the whole canvas simply shrunk to 28×28 (no cropping, no centring) and what the model makes of it.",
         "zh": "把整张画布直接缩小到 28×28（不裁剪、不居中），看看模型会得出什么结果。"},
@@ -36,18 +36,24 @@ STRINGS: dict[str, dict[str, str]] = {
     "digits.not_sure": {
         "en": "Not sure: it could be **{a}** ({pa:.0%}) or **{b}** ({pb:.0%}). Try drawing it larger or more clearly.",
         "zh": "不太确定：可能是 **{a}**（{pa:.0%}），也可能是 **{b}**（{pb:.0%}）。试着写大一点、清楚一点。"},
-    "digits.model_input": {"en": "What the model sees (28×28)", "zh": "模型看到的图像（28×28）"},
+    "digits.model_input": {"en": "What the model sees", "zh": "模型看到的图像"},
     "digits.model_input_help": {
-        "en": "Your ink, cropped, scaled to fit a 20×20 box and centred by its centre of mass, exactly as the MNIST digits were made.",
-        "zh": "你的笔迹经过裁剪、缩放到 20×20 的框内、再按重心居中——和 MNIST 数据集的制作方式完全一样。"},
+        "en": "28×28 pixels: your ink, cropped, scaled to fit a 20×20 box and centred by its centre of mass, exactly as the MNIST digits were made.",
+        "zh": "28×28 像素：你的笔迹经过裁剪、缩放到 20×20 的框内、再按重心居中——和 MNIST 数据集的制作方式完全一样。"},
     "digits.saliency_title": {"en": "Strokes that decided it", "zh": "起决定作用的笔画"},
     "digits.chart_title": {"en": "Probability of each digit", "zh": "每个数字的概率"},
     "digits.chart_digit": {"en": "Digit", "zh": "数字"},
     "digits.chart_prob": {"en": "Probability", "zh": "概率"},
     "digits.naive_title": {"en": "Without MNIST preprocessing", "zh": "不做 MNIST 预处理"},
     "digits.naive_caption": {
-        "en": "The whole canvas squashed to 28×28: the digit is small and off-centre, unlike anything the model was trained on.",
-        "zh": "整张画布直接压缩到 28×28：数字变得很小且不居中，和模型训练时见过的图像完全不同。"},
+        "en": "Right: the whole canvas squashed to 28×28, with no cropping and no centring.",
+        "zh": "右图：整张画布直接压缩到 28×28，不裁剪、不居中。"},
+    "digits.naive_differs": {
+        "en": "The digit ends up small or off-centre, unlike anything the model was trained on, and the answer changes.",
+        "zh": "数字变得很小或偏离中心，和模型训练时见过的图像完全不同，于是答案也变了。"},
+    "digits.naive_same": {
+        "en": "Here both agree because your digit fills the canvas: draw a small digit in a corner to see the difference.",
+        "zh": "这里两者一致，因为你的数字几乎占满了画布：试着在角落里写一个小数字，看看差别。"},
     "digits.with_title": {"en": "With MNIST preprocessing", "zh": "使用 MNIST 预处理"},
     "digits.naive_pred": {"en": "Prediction: **{d}** ({p:.0%})", "zh": "识别结果：**{d}**（{p:.0%}）"},
     "digits.latency": {"en": "Preprocessing + model: {ms:.0f} ms", "zh": "预处理 + 模型：{ms:.0f} 毫秒"},
