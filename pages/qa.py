@@ -17,6 +17,7 @@ from ui.i18n import lang, t
 from ui.qa_view import alternatives_html, answer_card_html, passage_html, percent
 
 MAX_CHARS = 20_000
+MIN_ALTERNATIVE_SCORE = 0.005  # runner-ups below 0.5% are noise: not shown
 ATTENTION_PAIR_CHARS = 300  # the attention page shows at most 128 tokens
 _RESULT = "_qa_result"
 
@@ -98,7 +99,7 @@ def _compute(question: str, context: str, model: str, top_k: int) -> QAResult:
     if cached and cached[0] == ck:
         return cached[1]
     result = answer_details(question, context, model=model, top_k=top_k)
-    record_prediction(result.model, result.latency_ms)
+    record_prediction(result.model if result.model != LEXICAL else t("qa.lexical_name"), result.latency_ms)
     st.session_state[_RESULT] = (ck, result)
     return result
 
@@ -141,11 +142,14 @@ def _show(question: str, context: str, result: QAResult) -> None:
         best = result.answers[0]
         label = t("qa.answer") if result.mode == "span" else t("qa.sentence_label")
         st.html(answer_card_html(label, best, t("qa.confidence", p=percent(best.score))))
-        if len(result.answers) > 1:
+        shown = [best, *(a for a in result.answers[1:] if a.score >= MIN_ALTERNATIVE_SCORE)]
+        if len(shown) > 1:
             st.markdown(f"**{t('qa.alternatives')}**")
-            st.html(alternatives_html(result.answers[1:]))
+            st.html(alternatives_html(shown[1:]))
+        if len(shown) < len(result.answers):
+            st.caption(t("qa.hidden_alternatives", n=len(result.answers) - len(shown)))
     st.markdown(f"**{t('qa.in_passage')}**")
-    box, scrolls = passage_html(context, [] if result.no_answer else result.answers)
+    box, scrolls = passage_html(context, [] if result.no_answer or not result.answers else shown)
     st.html(box, unsafe_allow_javascript=scrolls)
     page_link_to("attention", t("qa.attention_link"), {"text": question, "pair": _attention_pair(context, result)},
                  icon="🔍")

@@ -101,3 +101,34 @@ def test_details_and_top_k():
     assert len(_result(at).answers) == 1
     details = " ".join(m.value for m in at.markdown)
     assert "Latency" in details and "Sentences scored" in details and "Device" in details
+
+
+def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_path):
+    """With a (tiny, random) span model in the local Hugging Face cache the page uses it:
+    span mode, no offline notice, windows in the details, answers highlighted."""
+    from core import loaders
+    from tests.test_qa_span import _bpe_tokenizer, _model
+
+    repo = tmp_path / "hub" / "models--deepset--roberta-base-squad2"
+    snap = repo / "snapshots" / "0123abc"
+    snap.mkdir(parents=True)
+    tok = _bpe_tokenizer(snap)
+    _model("roberta", len(tok), tok.pad_token_id).save_pretrained(snap)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abc")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    loaders._load_cached.clear()
+    try:
+        at = _page("en")
+        assert at.selectbox(key="qa_model").value == "qa-roberta-squad2"
+        result = _result(at)
+        assert result.mode == "span" and result.model == "qa-roberta-squad2" and result.windows == 1
+        assert not any("Offline mode" in i.value for i in at.info)
+        details = " ".join(m.value for m in at.markdown)
+        assert "Windows of 384 tokens" in details and "span extraction" in details
+        if result.no_answer:
+            assert any("does not answer" in w.value for w in at.warning)
+        else:
+            assert "qa-best" in _html(at)
+    finally:
+        loaders._load_cached.clear()

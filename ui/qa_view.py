@@ -45,7 +45,7 @@ def _mark(text: str, rank: int, score: float) -> str:
     weight = "font-weight:600;" if rank == 0 else ""
     return (
         f'<mark{anchor} class="qa-ans qa-ans-{rank}" title="#{rank + 1} · {percent(score)}" '
-        f'style="background:{bg};border-bottom:2px solid {border};border-radius:3px;padding:0 2px;{weight}">'
+        f'style="background:{bg};color:#1F2937;border-bottom:2px solid {border};border-radius:3px;padding:0 2px;{weight}">'
         f"{html.escape(text)}<sup style=\"color:{border};font-weight:700;margin-left:1px\">{rank + 1}</sup></mark>"
     )
 

@@ -40,6 +40,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "qa.answer": {"en": "Answer", "zh": "答案"},
     "qa.confidence": {"en": "confidence {p}", "zh": "置信度 {p}"},
     "qa.alternatives": {"en": "Other candidates", "zh": "其他候选答案"},
+    "qa.hidden_alternatives": {"en": "{n} more candidate(s) below 0.5% not shown.",
+                                "zh": "另有 {n} 个置信度低于 0.5% 的候选答案未显示。"},
     "qa.in_passage": {"en": "In the passage", "zh": "在原文中的位置"},
     "qa.no_answer": {
         "en": "The model thinks this passage does not answer the question (no-answer probability {p}). "
