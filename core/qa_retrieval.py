@@ -208,13 +208,26 @@ def lexical_scores(question: str, index: PassageIndex) -> np.ndarray:
     return scores
 
 
+_WHO_RE = re.compile(r"^\s*(?:who|whom|whose)\b", re.I)
+_NAME_RE = re.compile(r"(?<=\s)[A-Z][a-z]+")
+
+
+def _names_beyond(question: str, sentence: str) -> bool:
+    """Does ``sentence`` hold a capitalised word (not its first) that the question lacks?"""
+    asked = {w.lower() for w in _EN_WORD_RE.findall(question)}
+    return any(m.group().lower() not in asked for m in _NAME_RE.finditer(sentence))
+
+
 def answer_type_match(question: str, sentences: list[str]) -> np.ndarray:
     """1.0 for sentences holding the kind of answer the question asks for (a year for
-    "when"/"哪一年", a number for "how many"/"多少"), else 0.0; ``(len(sentences),)``."""
+    "when"/"哪一年", a number for "how many"/"多少", a name not in the question for
+    "who"), else 0.0; ``(len(sentences),)``."""
     out = np.zeros(len(sentences))
     for asks, holds in _ANSWER_TYPES:
         if asks.search(question):
             out = np.maximum(out, [1.0 if holds.search(s) else 0.0 for s in sentences])
+    if _WHO_RE.search(question):
+        out = np.maximum(out, [1.0 if _names_beyond(question, s) else 0.0 for s in sentences])
     return out
 
 
