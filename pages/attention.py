@@ -102,6 +102,15 @@ def _chart(fig, name: str, **kw) -> object:
     return st.plotly_chart(fig, theme=None, config=config, width=width, height=height, **kw)
 
 
+def _pair_split(res: AttentionResult, view) -> int | None:
+    """Index (in the view) of the first group of the second sentence, or None."""
+    if res.text_pair is None:
+        return None
+    seg = np.asarray(res.segment)[view.keep]
+    second = np.flatnonzero(seg == 1)
+    return int(view.groups[second[0]]) if len(second) else None
+
+
 def _summary_table(res: AttentionResult) -> pd.DataFrame:
     s = head_stats(res.attentions, res.special)
     n_layers, n_heads = s.entropy.shape
@@ -210,10 +219,12 @@ def _draw(res: AttentionResult, t0: float) -> None:
     head = int(head or 1)
     hover = (t("attention.hover_from"), t("attention.hover_to"), t("attention.hover_weight"))
     labels = list(view.labels)
+    split = _pair_split(res, view)
 
     if mode == "head":
         mat = apply_view(res.attentions[layer - 1, head - 1], view)
-        fig = heatmap_figure(mat, labels, title=t("attention.head_title", layer=layer, head=head), hover=hover)
+        fig = heatmap_figure(mat, labels, title=t("attention.head_title", layer=layer, head=head), hover=hover,
+                             split=split)
         _chart(fig, f"attention-L{layer}-H{head}", key="attn_head_chart")
         s = head_stats(res.attentions[layer - 1: layer, head - 1: head], res.special)
         st.caption(t("attention.head_caption", entropy=float(s.entropy[0, 0]), prev=float(s.to_prev[0, 0]),
@@ -232,7 +243,7 @@ def _draw(res: AttentionResult, t0: float) -> None:
     elif mode == "average":
         mat = apply_view(head_average(res.attentions[layer - 1: layer])[0], view)
         fig = heatmap_figure(mat, labels, title=t("attention.average_title", layer=layer, heads=res.heads),
-                             hover=hover)
+                             hover=hover, split=split)
         _chart(fig, f"attention-L{layer}-average", key="attn_avg_chart")
         st.caption(t("attention.average_caption"))
         data = pd.DataFrame(mat, index=labels, columns=labels)

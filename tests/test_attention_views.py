@@ -140,3 +140,9 @@ def test_figures_stay_small_for_128_tokens():
     assert figure_bytes(grid) < 400_000
     assert figure_bytes(one) < 400_000 and figure_bytes(bar) < 50_000
     assert len(grid.data[1].x) == 72  # one clickable marker per head
+
+
+def test_pair_split_draws_a_line_on_both_axes():
+    m = np.full((4, 4), 0.25, dtype=np.float32)
+    assert len(heatmap_figure(m, ["a", "b", "c", "d"], split=2).layout.shapes) == 2
+    assert len(heatmap_figure(m, ["a", "b", "c", "d"]).layout.shapes) == 0

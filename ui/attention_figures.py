@@ -54,10 +54,11 @@ def _base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fi
 
 def heatmap_figure(mat: np.ndarray, labels: Sequence[str], *, title: str | None = None,
                    hover: tuple[str, str, str] = ("from", "to", "weight"),
-                   row_labels: Sequence[str] | None = None) -> go.Figure:
+                   row_labels: Sequence[str] | None = None, split: int | None = None) -> go.Figure:
     """One ``(G, G)`` attention matrix: rows = from-token (top to bottom), columns = to-token.
 
-    ``hover`` names the three hover fields in the page's language."""
+    ``hover`` names the three hover fields in the page's language; ``split`` (a group
+    index) draws a line before the second sentence of a pair."""
     m = np.asarray(mat, dtype=np.float32)
     n = m.shape[-1]
     cols = safe_labels(labels)
@@ -74,6 +75,11 @@ def heatmap_figure(mat: np.ndarray, labels: Sequence[str], *, title: str | None 
                      showgrid=False, automargin=True)
     fig.update_yaxes(type="category", autorange="reversed", tickfont=dict(size=font), showgrid=False,
                      automargin=True)
+    if split is not None and 0 < split < n:
+        for kind in ("x", "y"):
+            ends = dict(x0=split - 0.5, x1=split - 0.5, y0=-0.5, y1=n - 0.5) if kind == "x" else \
+                dict(y0=split - 0.5, y1=split - 0.5, x0=-0.5, x1=n - 0.5)
+            fig.add_shape(type="line", line=dict(color="#ff4b4b", width=1.5, dash="dot"), **ends)
     cell = float(np.clip(640 / max(n, 1), 5, 36))
     height = int(cell * n + (150 if n > 8 else 90) + (40 if title else 0))
     fig.update_layout(width=int(cell * n + 190))
