@@ -46,7 +46,7 @@ def _base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fi
         height=height,
         margin=dict(l=8, r=8, t=40 if title else 8, b=8),
         font=dict(family=_FONT, size=12),
-        title=dict(text=html.escape(title, quote=False), x=0.0, font=dict(size=14)) if title else None,
+        title=dict(text=html.escape(title, quote=False), x=0.02, font=dict(size=14)) if title else None,
         plot_bgcolor="white",
     )
     return fig

@@ -94,3 +94,22 @@ def test_empty_text_prompts(app_server, browser_page):
     assert_no_exception(page)
     assert page.locator(".js-plotly-plot").count() == 0
     assert "请在上方输入" in _main_text(page)
+
+
+def test_png_and_csv_export(app_server, browser_page, tmp_path):
+    page = browser_page
+    page.goto_app(f"{app_server}/attention?lang=en&layer=2&head=3")
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+    page.locator(".js-plotly-plot").hover()
+    with page.expect_download(timeout=30_000) as png:
+        page.locator(".modebar-btn[data-title='Download plot as a PNG']").click()
+    assert png.value.suggested_filename == "attention-L2-H3.png"
+    png.value.save_as(tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with page.expect_download(timeout=30_000) as csv:
+        page.get_by_role("button", name="Download CSV").click()
+    csv.value.save_as(tmp_path / "a.csv")
+    lines = (tmp_path / "a.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].split(",")[1] == "[CLS]" and lines[1].startswith("[CLS],")
+    row = [float(x) for x in lines[1].split(",")[1:]]
+    assert abs(sum(row) - 1) < 1e-4  # one row of the current matrix, as numbers
