@@ -15,7 +15,8 @@ transformers 5 has no question-answering pipeline, so this module does what it d
    softmax over the start (end) logits of every counted context token of every window
    together (plus the "no answer" slot for SQuAD 2.0 models), and a span's score is
    ``p(start) * p(end)``. Character offsets come from the tokenizer's offset mapping
-   (never from searching the answer text), with surrounding whitespace trimmed;
+   (never from searching the answer text), with surrounding whitespace trimmed and,
+   in space-separated text, a cut word widened to the whole word (never in CJK text);
    identical spans are merged and spans overlapping a better one are dropped.
 """
 
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from core.text import is_cjk
 
 MAX_LENGTH = 384
 STRIDE = 128
@@ -181,6 +184,24 @@ def _logsumexp(logits: np.ndarray, mask: np.ndarray, extra: float | None) -> flo
     return m + float(np.log(np.exp(vals - m).sum()))
 
 
+def _in_word(ch: str) -> bool:
+    """Part of a space-separated word: letters and digits that are not CJK."""
+    return ch.isalnum() and not is_cjk(ch)
+
+
+def align_to_words(context: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span that cuts a space-separated word ("til the Chry") to whole words
+    ("until the Chrysler"). Text without spaces (CJK) is never widened: a CJK
+    character is a word boundary, so the tokenizer's offsets stand as they are."""
+    if start < end and _in_word(context[start]):
+        while start > 0 and _in_word(context[start - 1]):
+            start -= 1
+    if start < end and _in_word(context[end - 1]):
+        while end < len(context) and _in_word(context[end]):
+            end += 1
+    return start, end
+
+
 def _trim(context: str, start: int, end: int) -> tuple[int, int]:
     while start < end and context[start].isspace():
         start += 1
@@ -230,6 +251,7 @@ def decode_spans(
                 if j < i or j - i + 1 > max_answer_tokens:
                     continue
                 a, b = _trim(context, int(windows.offsets[w, i, 0]), int(windows.offsets[w, j, 1]))
+                a, b = align_to_words(context, a, b)
                 if b <= a:
                     continue
                 score = float(log_ps[w, i] + log_pe[w, j])

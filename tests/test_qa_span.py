@@ -210,6 +210,23 @@ def test_exact_offsets_english(tiny):
     assert result.windows == 1
 
 
+def test_cut_english_words_are_widened_but_cjk_is_not(tiny):
+    name, tok, bundle, hand = tiny
+    context = "It was the tallest structure until the Chrysler Building. 北京是中国的首都。"
+    a = context.index("until") + 2  # "til the Chry" cuts two words
+    b = context.index("Chrysler") + 4
+    result, _ = _ask(bundle, hand, "Until when?", context, [(a, b, 10.0)])
+    _check_contract(result, context)
+    assert result.answers[0].text == "until the Chrysler"
+    a = context.index("中国")
+    result, win = _ask(bundle, hand, "哪里？", context, [(a, a + 1, 10.0)])
+    covering = [tuple(o) for o, c in zip(win.offsets[0], win.is_context[0]) if c and o[0] <= a < o[1]]
+    assert len(covering) == 1
+    s, e = covering[0]
+    # exactly the token's own characters (中 or 中国, as the tokenizer cut it), never the CJK run
+    assert (result.answers[0].start, result.answers[0].end) == (s, e) and e - s <= 2
+
+
 def test_second_occurrence_is_not_found_by_string_search(tiny):
     name, tok, bundle, hand = tiny
     context = "Paris is a big city. I love Paris."
@@ -275,6 +292,8 @@ def test_answer_in_overlap_of_two_windows_is_reported_once(tiny):
     # a character position seen by windows 0 and 1 (the stride overlap)
     ctx1 = probe.offsets[1][probe.is_context[1]]
     overlap_char = int(ctx1[5][0])
+    while overlap_char > 0 and base[overlap_char - 1].isalnum():
+        overlap_char -= 1  # the whole word: answers are aligned to words in spaced text
     word_end = base.index(" ", overlap_char)
     result, _ = _ask(bundle, hand, "Who designed the tower?", base, [(overlap_char, word_end, 10.0)], top_k=5)
     _check_contract(result, base)
