@@ -4,7 +4,8 @@ websocket protocol (the BackMsg / ForwardMsg protobufs the browser exchanges wit
 Starts the app on a free loopback port (127.0.0.1 only), warms it with one visit per page,
 then for 1, 5, 20 and 50 concurrent sessions lets every session open each page with URL
 parameters that make the page predict on load (as a visitor opening a shared link would),
-pausing a moment between pages like a person reading the result. Measures, per request, the
+pausing between pages like a person reading the result (``--think``, 10 s on average; the
+single visitor of the baseline does not pause: alone, pauses change nothing but the wall time). Measures, per request, the
 time from sending ``rerun_script`` to the server's ``script_finished``, and counts as errors:
 an exception element in the delta stream, an ``st.error`` alert, a script that did not finish
 (timeout, closed socket, compile error), or a page that finished without drawing its result.
@@ -12,6 +13,7 @@ Prints p50/p95 latency per page, errors, and the peak memory (RSS) of the server
 Bounded: a time limit per level, a request cap, and the server is stopped at the end.
 
     python bench/load.py                        # levels 1 5 20 50
+    python bench/load.py --think 2              # visitors who click every ~2 s (stress)
     python bench/load.py --levels 1 5 --think 0 # no pause between pages (worst case)
     python bench/load.py --entry serve          # production entry point (python -m core.serve)
 
@@ -409,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", type=int, nargs="+", default=[1, 5, 20, 50], help="concurrent sessions")
     ap.add_argument("--samples", type=int, default=8,
                     help="at least this many requests per page per level (sessions repeat rounds)")
-    ap.add_argument("--think", type=float, default=2.0,
-                    help="mean pause in seconds between a session's page visits (0: back to back)")
+    ap.add_argument("--think", type=float, default=10.0,
+                    help="mean pause in seconds between a visitor's page visits, uniform in 0.5x-1.5x "
+                         "(0: back to back); not used with a single visitor")
     ap.add_argument("--timeout", type=float, default=90.0, help="seconds a page may take before it counts as failed")
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per level before sessions stop")
     ap.add_argument("--max-requests", type=int, default=400, help="request cap per level")
@@ -442,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"level {n:>2} sessions x {rounds} round(s) x {len(PAGES)} pages ...", flush=True)
             cpu0 = cpu_tree(psutil.Process(proc.pid))
             with PeakMemory(proc.pid) as mem:
-                lv = asyncio.run(run_level(n, port, rounds, args.think, args.timeout, args.time_limit,
+                think = args.think if n > 1 else 0.0
+                lv = asyncio.run(run_level(n, port, rounds, think, args.timeout, args.time_limit,
                                            args.max_requests, psutil.Process(proc.pid)))
             lv.peak_rss = mem.peak
             lv.cpu_seconds = cpu_tree(psutil.Process(proc.pid)) - cpu0
