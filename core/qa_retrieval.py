@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from core.text import is_cjk, split_sentences
+from core.text import split_sentences
 
 LEXICAL_TIEBREAK = 0.15  # weight of the normalised lexical score next to the cosine
 TEMPERATURE_COSINE = 0.05
@@ -56,6 +56,8 @@ _ZH_DEFINE_RE = (
     re.compile(r"^\s*(.+?)(?:是什么|指什么|是指什么|是什么意思|的定义是什么)[？?。！!]*\s*$"),
 )
 _EN_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
+# runs of the characters core.text.is_cjk accepts
+_CJK_RUN_RE = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002fa1f\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|dozen"
 # (question pattern, pattern of sentences holding that kind of answer)
@@ -95,15 +97,10 @@ def lexical_terms(text: str, *, question: bool = False) -> list[str]:
     terms = [_stem(w) for w in (m.group().lower() for m in _EN_WORD_RE.finditer(text)) if w not in _EN_STOP]
     if question:
         text = _ZH_QW_RE.sub(" ", text)
-    run: list[str] = []
-    for ch in text + " ":
-        if is_cjk(ch):
-            run.append(ch)
-            continue
-        if run:
-            terms.extend(run)
-            terms.extend(a + b for a, b in zip(run, run[1:]))
-            run = []
+    for m in _CJK_RUN_RE.finditer(text):
+        run = m.group()
+        terms.extend(run)
+        terms.extend([run[i : i + 2] for i in range(len(run) - 1)])
     return terms
 
 
@@ -116,17 +113,17 @@ class PassageIndex:
     tfs: list[Counter[str]]
     lengths: np.ndarray  # (sentences,) number of terms
     df: Counter[str]
-    postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # term -> (rows, tf)
+    postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # term -> (rows, tf), lazily
 
 
-def _postings(tfs: list[Counter[str]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    rows: dict[str, list[int]] = {}
-    counts: dict[str, list[int]] = {}
-    for i, tf in enumerate(tfs):
-        for term, f in tf.items():
-            rows.setdefault(term, []).append(i)
-            counts.setdefault(term, []).append(f)
-    return {t: (np.array(rows[t]), np.array(counts[t], dtype=np.float64)) for t in rows}
+def _posting(index: "PassageIndex", term: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows holding ``term`` and its counts there, built on first use and remembered."""
+    hit = index.postings.get(term)
+    if hit is None and term in index.df:
+        rows = [i for i, tf in enumerate(index.tfs) if term in tf]
+        hit = (np.array(rows), np.array([index.tfs[i][term] for i in rows], dtype=np.float64))
+        index.postings[term] = hit
+    return hit
 
 
 def index_passage(context: str) -> PassageIndex:
@@ -137,7 +134,7 @@ def index_passage(context: str) -> PassageIndex:
     for tf in tfs:
         df.update(tf.keys())
     lengths = np.array([sum(tf.values()) for tf in tfs], dtype=np.float64)
-    return PassageIndex(spans, sentences, tfs, lengths, df, _postings(tfs))
+    return PassageIndex(spans, sentences, tfs, lengths, df)
 
 
 _index_cache: OrderedDict[str, PassageIndex] = OrderedDict()
@@ -167,7 +164,7 @@ def bm25_index(query: list[str], index: PassageIndex, *, k1: float = 1.2, b: flo
     avg = float(index.lengths.mean()) or 1.0
     norm = k1 * (1 - b + b * index.lengths / avg)
     for term, qn in Counter(query).items():
-        posting = index.postings.get(term)
+        posting = _posting(index, term)
         if posting is None:
             continue
         rows, f = posting
@@ -182,7 +179,7 @@ def bm25(query: list[str], docs: list[list[str]], *, k1: float = 1.2, b: float =
     df: Counter[str] = Counter()
     for tf in tfs:
         df.update(tf.keys())
-    index = PassageIndex([], [], tfs, np.array([len(d) for d in docs], dtype=np.float64), df, _postings(tfs))
+    index = PassageIndex([], [], tfs, np.array([len(d) for d in docs], dtype=np.float64), df)
     return bm25_index(query, index, k1=k1, b=b)
 
 

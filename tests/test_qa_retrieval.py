@@ -167,3 +167,13 @@ def test_what_is_ai_picks_the_definition():
     context = ZH[0][0]
     best = answer_details("什么是人工智能？", context).answers[0]
     assert best.text.startswith("人工智能是计算机科学的一个分支")
+
+
+def test_cjk_run_pattern_agrees_with_is_cjk():
+    from core.qa_retrieval import _CJK_RUN_RE
+    from core.text import is_cjk
+
+    for cp in list(range(0x2F00, 0x3100)) + list(range(0x3400, 0x3500)) + list(range(0x4DB0, 0x4E10)) + \
+            list(range(0x9FF0, 0xA010)) + list(range(0xAC00, 0xAC10)) + list(range(0xD7A0, 0xD7B5)) + \
+            list(range(0xF8F0, 0xFB05)) + [0x20000, 0x2FA1F, 0x2FA20, 0x1F600, 0x41, 0x20, 0xFF1F]:
+        assert bool(_CJK_RUN_RE.fullmatch(chr(cp))) == is_cjk(chr(cp)), hex(cp)
