@@ -34,6 +34,10 @@ def _timeit(fn, repeats: int) -> tuple[float, float]:
 
 
 def _text_of(tok, n_tokens: int) -> str:
+    """A sentence of exactly ``n_tokens`` tokens (special tokens included) for ``tok``."""
+    if len(tok("注意力")["input_ids"]) == 5:  # a character tokenizer: one token per Chinese character
+        chars = "模型在阅读每一个字时都会决定哪些其他的字对它的意思最重要"
+        return (chars * (n_tokens // len(chars) + 1))[: n_tokens - 2]
     words = ("the model reads every word and decides which other words matter for its meaning "
              "in this sentence about attention heads and layers").split()
     out: list[str] = []
@@ -106,7 +110,8 @@ def main() -> None:
             ms, _ = _timeit(lambda: build().to_json(), max(5, args.repeats // 3))
             print(f"{n:>6} | {name:<8} | {ms:>13.1f} | {len(build().to_json().encode()):>16,}")
         ms, _ = _timeit(lambda: head_stats(res.attentions, res.special), 5)
-        print(f"{n:>6} | {'summary':<8} | {ms:>13.1f} | {'(table, 72 rows)':>16}")
+        rows = f"(table, {res.layers * res.heads} rows)"
+        print(f"{n:>6} | {'summary':<8} | {ms:>13.1f} | {rows:>16}")
 
     text64, _ = results[64]
 
