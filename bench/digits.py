@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -51,6 +52,9 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    load1 = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} logical CPUs, load average {load1:.1f} at start"
+          + ("  (busy: other processes share the CPU, figures are pessimistic)" if load1 > (os.cpu_count() or 1) else ""))
     print(f"model load + warm-up: {(time.perf_counter() - t0) * 1000:.0f} ms on {bundle.device} "
           f"({torch.get_num_threads()} torch threads)")
 
@@ -60,13 +64,22 @@ def main() -> None:
         classify_digits(canvas_to_mnist(drawing)[None])
 
     pre = timed(lambda: canvas_to_mnist(drawing), args.repeats)
-    model = timed(lambda: classify_digits(img[None]), args.repeats)
-    both = timed(lambda: classify_digits(canvas_to_mnist(drawing)[None]), args.repeats)
     print(f"\none 280x280 drawing, {args.repeats} runs (ms)      p50     p95")
     print(f"  canvas_to_mnist                      {pct(pre, 50):6.2f}  {pct(pre, 95):6.2f}")
-    print(f"  classify_digits (1 digit)            {pct(model, 50):6.2f}  {pct(model, 95):6.2f}")
-    print(f"  canvas_to_mnist + classify_digits    {pct(both, 50):6.2f}  {pct(both, 95):6.2f}"
-          f"   target < 20 ms: {'OK' if pct(both, 50) < 20 else 'MISSED'}")
+    default_threads = torch.get_num_threads()
+    settings = [default_threads] + ([1] if default_threads > 1 and not args.threads else [])
+    for n in settings:
+        torch.set_num_threads(n)
+        for _ in range(5):
+            classify_digits(img[None])
+        model = timed(lambda: classify_digits(img[None]), args.repeats)
+        both = timed(lambda: classify_digits(canvas_to_mnist(drawing)[None]), args.repeats)
+        tag = f"{n} torch thread{'s' if n > 1 else ''}" + (", the device default" if n == default_threads else "")
+        print(f"  [{tag}]")
+        print(f"  classify_digits (1 digit)            {pct(model, 50):6.2f}  {pct(model, 95):6.2f}")
+        print(f"  canvas_to_mnist + classify_digits    {pct(both, 50):6.2f}  {pct(both, 95):6.2f}"
+              f"   target < 20 ms: {'OK' if pct(both, 50) < 20 else 'MISSED'}")
+    torch.set_num_threads(default_threads)
 
     sal = timed(lambda: occlusion_saliency(img, 7), max(10, args.repeats // 10))
     print(f"  occlusion saliency (page extra)      {pct(sal, 50):6.2f}  {pct(sal, 95):6.2f}")
@@ -84,6 +97,7 @@ def main() -> None:
     print(f"  classify_digits, one batch           {batched:6.3f} s   ({1000 / batched:,.0f} digits/s)")
     print(f"  baseline: 1,000 calls of one digit   {one_by_one:6.3f} s   ({1000 / one_by_one:,.0f} digits/s)")
     print(f"  batching speed-up                    {one_by_one / batched:6.1f} x")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
