@@ -14,6 +14,7 @@ Bounded: a time limit per level, a request cap, and the server is stopped at the
 
     python bench/load.py                        # levels 1 5 20 50
     python bench/load.py --think 2              # visitors who click every ~2 s (stress)
+    python bench/load.py --ramp 0.5             # everyone opens the shared link at once
     python bench/load.py --levels 1 5 --think 0 # no pause between pages (worst case)
     python bench/load.py --entry serve          # production entry point (python -m core.serve)
 
@@ -283,7 +284,8 @@ async def request(ws, page: Page, query: dict[str, str], port: int, timeout: flo
 
 
 async def session(sid: int, port: int, rounds: int, think: float, timeout: float, out: list[Result],
-                  stop_at: float, budget: list[int], server: psutil.Process | None = None) -> None:
+                  stop_at: float, budget: list[int], server: psutil.Process | None = None,
+                  ramp: float = 0.5) -> None:
     """One visitor, ``rounds`` times: open a Streamlit session (one websocket, as a browser tab
     does) and visit every page in it, each opened from a link with its inputs in the URL.
     Pages read their URL inputs on the first visit of a session, so each round is a new
@@ -293,7 +295,7 @@ async def session(sid: int, port: int, rounds: int, think: float, timeout: float
     rng = random.Random(sid)
     url = f"ws://{HOST}:{port}/_stcore/stream"
     order = PAGES[sid % len(PAGES):] + PAGES[:sid % len(PAGES)]  # sessions spread over pages
-    await asyncio.sleep(rng.uniform(0, 0.5))
+    await asyncio.sleep(rng.uniform(0, ramp))  # arrivals spread over the ramp
     for r in range(rounds):
         try:
             async with websockets.connect(url, subprotocols=["streamlit"], max_size=None,
@@ -315,14 +317,14 @@ async def session(sid: int, port: int, rounds: int, think: float, timeout: float
 
 
 async def run_level(n: int, port: int, rounds: int, think: float, timeout: float, time_limit: float,
-                    max_requests: int, server: psutil.Process | None = None) -> Level:
+                    max_requests: int, server: psutil.Process | None = None, ramp: float = 0.5) -> Level:
     """``n`` concurrent visitors; with one visitor and ``server`` given, each visit's server CPU
     time is measured too (alone, a visit's CPU is all its own)."""
     level = Level(n)
     budget = [max_requests]
     t0 = time.monotonic()
     await asyncio.gather(*(session(i, port, rounds, think, timeout, level.results, t0 + time_limit, budget,
-                                   server if n == 1 else None)
+                                   server if n == 1 else None, ramp)
                            for i in range(n)))
     level.wall = time.monotonic() - t0
     level.capped = budget[0] <= 0 or level.wall > time_limit
@@ -340,7 +342,7 @@ def pct(xs: list[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def summarize(levels: list[Level], think: float) -> None:
+def summarize(levels: list[Level], think: float, ramp: float) -> None:
     pages = [p.url_path for p in PAGES]
     print()
     print(f"{'sessions':>8} {'page':10} {'n':>4} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'errors':>6} {'queued':>6} {'cpu s':>6}  note")
@@ -382,7 +384,7 @@ def summarize(levels: list[Level], think: float) -> None:
         print(f"capacity: {per:.2f} server CPU s per page visit (mean over the pages, one visitor) -> at most "
               f"{ncpu / per:.1f} visits/s on {ncpu} CPUs; visitors opening a page every ~20 s: "
               f"about {20 * ncpu / per:.0f} of them at once")
-    print(f"Targets (think time {think:g} s between pages):")
+    print(f"Targets (visitors pause ~{think:g} s between pages and arrive over {ramp:g} s):")
     by_n = {lv.sessions: lv for lv in levels}
     if 20 in by_n:
         e20 = sum(r.error is not None for r in by_n[20].results)
@@ -414,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think", type=float, default=10.0,
                     help="mean pause in seconds between a visitor's page visits, uniform in 0.5x-1.5x "
                          "(0: back to back); not used with a single visitor")
+    ap.add_argument("--ramp", type=float, default=None,
+                    help="visitors arrive spread over this many seconds (default: one think time; "
+                         "0.5 = everyone opens the link at once)")
     ap.add_argument("--timeout", type=float, default=90.0, help="seconds a page may take before it counts as failed")
     ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per level before sessions stop")
     ap.add_argument("--max-requests", type=int, default=400, help="request cap per level")
@@ -446,8 +451,9 @@ def main(argv: list[str] | None = None) -> int:
             cpu0 = cpu_tree(psutil.Process(proc.pid))
             with PeakMemory(proc.pid) as mem:
                 think = args.think if n > 1 else 0.0
+                ramp = args.think if args.ramp is None else args.ramp
                 lv = asyncio.run(run_level(n, port, rounds, think, args.timeout, args.time_limit,
-                                           args.max_requests, psutil.Process(proc.pid)))
+                                           args.max_requests, psutil.Process(proc.pid), ramp))
             lv.peak_rss = mem.peak
             lv.cpu_seconds = cpu_tree(psutil.Process(proc.pid)) - cpu0
             levels.append(lv)
@@ -456,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
     finally:
         stop_server(proc)
-    summarize(levels, args.think)
+    summarize(levels, args.think, args.think if args.ramp is None else args.ramp)
     return 0
 
 
