@@ -84,3 +84,36 @@ def test_example_link_prefills_the_canvas(app_server, browser_page):
     assert_no_exception(page)
     assert _predicted(page) == "7"
     page.shot("digits-example-7-en")
+
+
+def test_draw_with_a_finger_on_a_phone(app_server, _browser):
+    """A phone-sized touch screen: touch events on the canvas draw, and the digit is read."""
+    context = _browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                   locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(f"{app_server}/digits?lang=zh", wait_until="domcontentloaded")
+        wait_script_done(page)
+        collapse = page.locator('[data-testid="stSidebarCollapseButton"]').first
+        if collapse.count() and collapse.is_visible():  # the sidebar may start open over the page
+            collapse.click()
+            page.wait_for_timeout(800)
+        surface = _drawing_surface(page)
+        surface.scroll_into_view_if_needed()
+        box = surface.bounding_box()
+        cdp = context.new_cdp_session(page)
+
+        def touch(kind, p=None):
+            points = [] if p is None else [{"x": box["x"] + p[0] * box["width"], "y": box["y"] + p[1] * box["height"]}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        touch("touchStart", SEVEN[0])
+        for a, b in zip(SEVEN, SEVEN[1:]):
+            for k in range(1, 5):
+                touch("touchMove", (a[0] + (b[0] - a[0]) * k / 4, a[1] + (b[1] - a[1]) * k / 4))
+        touch("touchEnd")
+        wait_script_done(page)
+        assert_no_exception(page)
+        assert _predicted(page) == "7"
+    finally:
+        context.close()
