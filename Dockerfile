@@ -19,7 +19,8 @@ ENV PYTHONUNBUFFERED=1 \
     HF_HOME=/home/app/.cache/huggingface
 
 # Non-root user; uid 1000 is also what Hugging Face Spaces runs containers as.
-RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin app
+RUN useradd --create-home --uid 1000 --shell /usr/sbin/nologin app \
+ && mkdir -p /app && chown app:app /app
 
 WORKDIR /app
 
