@@ -6,6 +6,7 @@ Reads ``?example=N`` (0-9) to open with an example drawing of digit N on the can
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from ui.i18n import t
 CANVAS_PX = 280
 UNSURE_BELOW = 0.6  # top probability under this: say "not sure" and show two candidates
 PICK_KEY = "digits_example_pick"
+MEMO_KEY = "_digits_memo"
 
 
 def _example_from_url() -> int | None:
@@ -42,6 +44,16 @@ def _on_pick() -> None:
         st.query_params.pop("example", None)
     else:
         st.query_params["example"] = str(pick)
+
+
+def _memo(image: np.ndarray) -> dict:
+    """This session's results for ``image``: reused when only a toggle changed."""
+    key = hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+    memo = st.session_state.get(MEMO_KEY)
+    if not memo or memo.get("key") != key:
+        memo = {"key": key}
+        st.session_state[MEMO_KEY] = memo
+    return memo
 
 
 def _model_accuracy() -> tuple[float, str]:
@@ -96,11 +108,14 @@ with right:
         st.info(t("digits.empty"))
     elif ensure_model(MODEL_KEY):
         with friendly_errors():
-            t0 = time.perf_counter()
-            image = canvas_to_mnist(rgba)  # timed again, warm, with the model call
-            probs = classify_digits(image[None])[0]
-            ms = (time.perf_counter() - t0) * 1000
-            record_prediction(MODEL_KEY, ms)
+            memo = _memo(image)
+            if "probs" not in memo:  # a new drawing (a toggle alone reuses the last result)
+                t0 = time.perf_counter()
+                image = canvas_to_mnist(rgba)  # timed again, warm, with the model call
+                memo["probs"] = classify_digits(image[None])[0]
+                memo["ms"] = (time.perf_counter() - t0) * 1000
+                record_prediction(MODEL_KEY, memo["ms"])
+            probs, ms = memo["probs"], memo["ms"]
             order = np.argsort(probs)[::-1]
             top, second = int(order[0]), int(order[1])
             unsure = float(probs[top]) < UNSURE_BELOW
@@ -117,7 +132,9 @@ with right:
                 st.markdown(f"**{t('digits.model_input')}**", help=t("digits.model_input_help"))
                 st.image(pixelated(image), width=196)
             if show_saliency:
-                heat = occlusion_saliency(image, top)
+                if "heat" not in memo:
+                    memo["heat"] = occlusion_saliency(image, top)
+                heat = memo["heat"]
                 with c2:
                     st.markdown(f"**{t('digits.saliency_title')}**", help=t("digits.saliency_help"))
                     st.image(saliency_overlay(image, heat), width=196)
