@@ -265,9 +265,15 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
     )
 
 
+# One load at a time per process: the background warm-up and a visitor's page may ask
+# together, and transformers' lazy imports are not safe to race from two threads.
+_LOAD_LOCK = threading.RLock()
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _load_cached(key: str, attention: bool) -> ModelBundle:
-    return _load_uncached(key, attention)
+    with _LOAD_LOCK:
+        return _load_uncached(key, attention)
 
 
 def load(key: str, *, attention: bool = False) -> ModelBundle:

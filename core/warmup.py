@@ -35,8 +35,13 @@ warmed: dict[str, float] = {}
 def warm_defaults() -> dict[str, float]:
     """Load every default model now (offline only: never starts a download). Returns
     ``{key: load seconds}``; a model that fails is logged and skipped."""
-    from core.loaders import ModelLoadError, load
+    from core.loaders import _LOAD_LOCK, ModelLoadError, load
 
+    with _LOAD_LOCK:  # resolve transformers' lazy imports once, before any page races us
+        import transformers
+
+        for name in ("AutoTokenizer", "AutoModel", "AutoModelForSequenceClassification", "AutoConfig"):
+            getattr(transformers, name)
     for task, lang, attention in DEFAULTS:
         key = default_model(task, lang, online=False)
         if key is None:

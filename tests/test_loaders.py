@@ -17,8 +17,7 @@ def _fake_hub_cache(tmp_path, entry, make_model):
     snap = repo / "snapshots" / ("b" * 40)
     snap.mkdir(parents=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "warm", "up", "热", "身", "hello", "world"]
-    (snap / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    BertTokenizerFast(vocab_file=str(snap / "vocab.txt")).save_pretrained(snap)
+    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(snap)
     make_model(len(vocab)).save_pretrained(snap)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("b" * 40)
@@ -63,6 +62,7 @@ def test_hub_path_loads_from_local_cache(monkeypatch, tmp_path):
     b = loaders._load_uncached(entry.key, False)  # bypass the process cache: this cache dir is temporary
     assert type(b.model).__name__ == "BertForQuestionAnswering" and not b.model.training
     enc = b.preprocessor("hello", "world", return_tensors="pt")
+    assert b.preprocessor.convert_ids_to_tokens(enc["input_ids"][0]) == ["[CLS]", "hello", "[SEP]", "world", "[SEP]"]
     with torch.inference_mode():
         out = b.model(**enc)
     assert out.start_logits.shape == enc["input_ids"].shape

@@ -22,6 +22,18 @@ def test_pitch_mode_shows_the_guided_step_and_hides_developer_footer(lang):
     assert not any("Last prediction" in m.value or "最近一次预测" in m.value for m in at.sidebar.markdown)
 
 
+def test_every_pitch_step_links_to_a_routed_page():
+    from pathlib import Path
+
+    from ui.common import PAGE_FILES
+
+    root = Path(APP).parent
+    app_src = Path(APP).read_text(encoding="utf-8")
+    for step in pitch.STEPS:
+        path = PAGE_FILES[step.page]  # KeyError here was a crash of the tour
+        assert (root / path).exists() and f'"{path}"' in app_src
+
+
 def test_pitch_steps_cover_every_page_with_prefill_in_both_languages():
     pages = [s.page for s in pitch.STEPS]
     assert {"home", "qa", "classify", "digits", "attention", "status"} <= set(pages)

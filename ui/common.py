@@ -27,6 +27,7 @@ PAGE_FILES = {
     "classify": "pages/classify.py",
     "digits": "pages/digits.py",
     "attention": "pages/attention.py",
+    "status": "pages/status.py",
 }
 
 
@@ -90,15 +91,19 @@ def model_picker(task: str, text_lang: str | None = None, *, key: str,
     keys = [e.key for e in entries]
     url_param = "zs_model" if task == "zero-shot" else "model"
     wanted = st.query_params.get(url_param)
-    default = wanted if wanted in keys and avail[wanted].usable else default_model(task, text_lang, online=online)
-    index = keys.index(default) if default in keys else 0
+    default = default_model(task, text_lang, online=online)
+    # a shared link naming a model selects it, even one that can't run here (then we say why)
+    chosen_first = wanted if wanted in keys else default
+    index = keys.index(chosen_first) if chosen_first in keys else 0
 
-    def fmt(k: str) -> str:
-        e = registry.get(k)
-        langs = "/".join(e.languages).replace("*", "multi")
-        return f"{e.name} · {langs} · {_status_label(avail[k])}"
-
-    choice = st.selectbox(t("picker.label"), keys, index=index, format_func=fmt, key=key, help=t("picker.help"))
+    # labels computed now, in this run's language (format_func may be called later)
+    labels = {
+        k: f"{registry.get(k).name} · {'/'.join(registry.get(k).languages).replace('*', 'multi')}"
+           f" · {_status_label(avail[k])}"
+        for k in keys
+    }
+    choice = st.selectbox(t("picker.label"), keys, index=index, format_func=labels.__getitem__, key=key,
+                          help=t("picker.help"))
     if choice != default or wanted:
         st.query_params[url_param] = choice  # a shared link reproduces the choice
     av = avail[choice]

@@ -82,7 +82,7 @@ def pitch_bar() -> None:
     st.markdown(PITCH_CSS, unsafe_allow_html=True)
     i = step_index()
     with st.container(border=True):
-        left, mid, right = st.columns([1, 6, 1], vertical_alignment="center")
+        left, mid, right = st.columns([1.4, 5, 1.4], vertical_alignment="center")
         if i > 0:
             left.page_link(PAGE_FILES[STEPS[i - 1].page], label=t("pitch.prev"), icon="◀️",
                            query_params=step_params(i - 1))

@@ -50,3 +50,27 @@ def test_deep_link_as_first_visit_of_a_new_server_is_routed(browser_page):
         assert "文本分类" in sidebar and "中文" in sidebar, sidebar
         assert "classify\n" not in sidebar
         assert "lang=zh" in browser_page.url
+
+
+@pytest.mark.parametrize("step", range(6))
+def test_pitch_step_in_browser(app_server, browser_page, step):
+    from ui.pitch import STEPS
+    from urllib.parse import urlencode
+
+    s = STEPS[step]
+    params = {**s.params.get("zh", {}), "pitch": "1", "step": str(step), "lang": "zh"}
+    browser_page.goto_app(f"{app_server}/{s.page}?{urlencode(params)}")
+    assert_no_exception(browser_page)
+    main = browser_page.locator('[data-testid="stMain"]').inner_text()
+    assert f"第 {step + 1} 步" in main
+    browser_page.shot(f"pitch-step{step}-zh")
+
+
+def test_language_switch_in_browser(app_server, browser_page):
+    browser_page.goto_app(f"{app_server}/?lang=zh")
+    browser_page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    from tests.e2e.conftest import wait_script_done
+
+    wait_script_done(browser_page)
+    assert "lang=en" in browser_page.url
+    assert "AI Playground" in browser_page.locator('[data-testid="stMain"]').inner_text()
