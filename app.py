@@ -12,7 +12,7 @@ from ui.i18n import t
 from ui.pitch import is_pitch, pitch_bar
 
 st.set_page_config(page_title="AI Playground · AI 体验馆", page_icon="✨", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 
 language_switch()
 

@@ -3,7 +3,7 @@
 ``DEMO_DEVICE`` (``cpu``, ``cuda``, ``mps``) overrides; otherwise CUDA when available,
 else Apple MPS, else the CPU. On CUDA transformer models run in half precision (bf16
 where the GPU supports it, else fp16); on CPU in fp32 with torch's intra-op threads set
-to the number of physical cores and inter-op threads to 1.
+to the number of physical cores (``DEMO_TORCH_THREADS`` overrides) and inter-op threads to 1.
 
 :func:`describe_device` is cheap and does not import torch unless it is already
 imported, so the home page can show the device badge without loading torch.
@@ -42,6 +42,16 @@ class DeviceInfo:
 
 def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def cpu_threads() -> int:
+    """Torch intra-op threads on CPU: the physical cores, or ``DEMO_TORCH_THREADS`` (e.g. 1
+    on a host whose cores are shared with other busy processes)."""
+    try:
+        wanted = int(os.environ.get("DEMO_TORCH_THREADS", "0"))
+    except ValueError:
+        wanted = 0
+    return wanted if wanted > 0 else physical_cores()
 
 
 def _requested() -> str | None:
@@ -83,7 +93,7 @@ def choose_device() -> DeviceInfo:
         return DeviceInfo("cuda", props.name, dtype, 0, props.total_memory / 2**30)
     if kind == "mps":
         return DeviceInfo("mps", "Apple GPU", "float16", 0, None)
-    threads = physical_cores()
+    threads = cpu_threads()
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)
@@ -135,4 +145,4 @@ def describe_device() -> DeviceInfo:
         return DeviceInfo("cuda", gpu[0], "bfloat16", 0, gpu[1])
     if req == "mps" or (req is None and sys.platform == "darwin" and platform.machine() == "arm64"):
         return DeviceInfo("mps", "Apple GPU", "float16", 0, None)
-    return DeviceInfo("cpu", _cpu_name(), "float32", physical_cores(), psutil.virtual_memory().total / 2**30)
+    return DeviceInfo("cpu", _cpu_name(), "float32", cpu_threads(), psutil.virtual_memory().total / 2**30)

@@ -61,3 +61,10 @@ def test_home_imports_stay_light():
     out = _run("import sys; import ui.common, core.registry, core.availability, core.loaders;"
                "print('torch' in sys.modules, 'transformers' in sys.modules)")
     assert out == "False False"
+
+
+def test_thread_override_for_shared_hosts():
+    out = _run("import torch; from core.device import choose_device;"
+               "d = choose_device(); print(d.threads, torch.get_num_threads())",
+               DEMO_DEVICE="cpu", DEMO_TORCH_THREADS="1")
+    assert out == "1 1"
