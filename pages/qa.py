@@ -74,6 +74,13 @@ def _use_example() -> None:
         st.session_state["qa_context"], st.session_state["qa_question"] = EXAMPLES[choice]
 
 
+def _to_custom() -> None:
+    """Editing the passage or question makes it the visitor's own text."""
+    choice = st.session_state.get("qa_example")
+    if choice in EXAMPLES and (st.session_state.get("qa_context"), st.session_state.get("qa_question")) != EXAMPLES[choice]:
+        st.session_state["qa_example"] = "custom"
+
+
 def _prefill() -> None:
     """First run of the session: URL prefill, else an example in the interface language."""
     if "qa_context" in st.session_state:
@@ -164,10 +171,11 @@ st.selectbox(t("qa.example"), OPTIONS, key="qa_example", on_change=_use_example,
 left, right = st.columns([3, 2], gap="large")
 with left:
     raw_context = st.text_area(t("qa.context"), key="qa_context", height=220, help=t("qa.context_help", max=MAX_CHARS),
-                               placeholder=t("qa.context_placeholder"))
+                               placeholder=t("qa.context_placeholder"), on_change=_to_custom)
     st.caption(t("qa.chars", n=len(raw_context), max=MAX_CHARS))
 with right:
-    question = st.text_input(t("qa.question"), key="qa_question", placeholder=t("qa.question_placeholder"))
+    question = st.text_input(t("qa.question"), key="qa_question", placeholder=t("qa.question_placeholder"),
+                             on_change=_to_custom)
     context_lang = detect_language(raw_context) if raw_context.strip() else lang()
     chosen = model_picker("qa", context_lang, key="qa_model")
     if chosen == "minilm" and context_lang != "en":

@@ -132,3 +132,12 @@ def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_pa
             assert "qa-best" in _html(at)
     finally:
         loaders._load_cached.clear()
+
+
+def test_editing_the_question_turns_the_example_into_own_text():
+    at = _page("en")
+    at.text_input(key="qa_question").set_value("How tall is the tower?")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="qa_example").value == "custom"
+    assert "330 metres" in _result(at).answers[0].text

@@ -22,9 +22,11 @@ def test_english_answer_highlighted(app_server, browser_page):
     best = page.locator("mark#qa-best")
     best.wait_for(timeout=60_000)
     assert "Gustave Eiffel" in best.inner_text()
-    assert page.locator("mark.qa-ans").count() == 3  # best + 2 alternatives, each its own colour
-    colours = {page.locator(f"mark.qa-ans-{i}").evaluate("e => getComputedStyle(e).backgroundColor") for i in range(3)}
-    assert len(colours) == 3
+    marks = page.locator("mark.qa-ans")
+    n = marks.count()
+    assert n >= 2  # the best answer and at least one alternative, each in its own colour
+    colours = {marks.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(n)}
+    assert len(colours) == n
     link = page.get_by_role("link", name="View attention for this input")
     href = link.get_attribute("href") or ""
     assert "attention" in href and "text=Who+designed" in href.replace("%20", "+")
