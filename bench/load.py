@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="visitors arrive spread over this many seconds (default: one think time; "
                          "0.5 = everyone opens the link at once)")
     ap.add_argument("--timeout", type=float, default=90.0, help="seconds a page may take before it counts as failed")
-    ap.add_argument("--time-limit", type=float, default=300.0, help="seconds per level before sessions stop")
+    ap.add_argument("--time-limit", type=float, default=180.0, help="seconds per level before sessions stop")
     ap.add_argument("--max-requests", type=int, default=400, help="request cap per level")
     ap.add_argument("--entry", choices=["streamlit", "serve"], default="streamlit",
                     help="streamlit: `streamlit run app.py`; serve: `python -m core.serve` (warms models)")
