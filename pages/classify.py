@@ -34,9 +34,6 @@ EXAMPLES: dict[str, str] = {
     "phone_neg_zh": "手机用了三天就死机，电池也不耐用，客服态度很差，非常失望。",
     "book_pos_zh": "这本书写得很精彩，内容深入浅出，值得反复阅读，推荐给大家。",
 }
-OPTIONS = ["custom", *EXAMPLES]
-
-
 def _names() -> dict[str, str]:
     return {k: t(f"classify.label.{k}") for k in ("positive", "negative", "neutral")}
 
@@ -45,10 +42,8 @@ def _lang_name(code: str) -> str:
     return t(f"classify.lang.{code}") if code in ("en", "zh") else code
 
 
-def _use_example() -> None:
-    choice = st.session_state.get("cls_example")
-    if choice in EXAMPLES:
-        st.session_state["cls_text"] = EXAMPLES[choice]
+def _use_example(choice: str) -> None:
+    st.session_state["cls_text"] = EXAMPLES[choice]
 
 
 def _prefill() -> None:
@@ -57,11 +52,9 @@ def _prefill() -> None:
         return
     text = st.query_params.get("text")
     if text:
-        st.session_state["cls_example"] = "custom"
         st.session_state["cls_text"] = text[:MAX_CHARS]
     else:
-        st.session_state["cls_example"] = "hotel_pos_zh" if lang() == "zh" else "movie_pos_en"
-        _use_example()
+        _use_example("hotel_pos_zh" if lang() == "zh" else "movie_pos_en")
     wanted = st.query_params.get("model")
     if wanted and wanted in {e.key for e in registry.entries("sentiment")}:
         st.session_state["cls_manual"] = True
@@ -98,8 +91,10 @@ def _single_result(text: str, model: str | None) -> tuple[Prediction, Explanatio
 
 
 def _single_tab(manual_model: str | None, ok: bool) -> None:
-    st.selectbox(t("classify.example"), OPTIONS, key="cls_example", on_change=_use_example,
-                 help=t("classify.example_help"), format_func=lambda k: t(f"classify.example.{k}"))
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption(t("classify.examples"), width="content")
+        for k in EXAMPLES:
+            st.button(t(f"classify.example.{k}"), key=f"cls_ex_{k}", on_click=_use_example, args=(k,), type="tertiary")
     raw = st.text_area(t("classify.text"), key="cls_text", height=130, placeholder=t("classify.text_placeholder"))
     text_lang = detect_language(raw) if raw.strip() else lang()
     st.caption(t("classify.chars", n=len(raw), lang=_lang_name(text_lang)))
@@ -227,7 +222,7 @@ def _show_batch(rows: pd.DataFrame, col: str, preds: list[Prediction], seconds: 
         t("classify.col_label"): [names.get(p.label, p.label) for p in preds],
         t("classify.col_confidence"): [round(p.score, 4) for p in preds],
         t("classify.col_language"): [_lang_name(p.language) for p in preds],
-        t("classify.col_model"): [p.model for p in preds],
+        t("classify.col_model"): [registry.get(p.model).name for p in preds],
     })
     n_cut = sum(p.truncated for p in preds)
     if n_cut:
@@ -303,9 +298,10 @@ _prefill()
 _text_now = st.session_state.get("cls_text", "")
 ok, manual = _model_controls(detect_language(_text_now) if _text_now.strip() else lang())
 single, batch, zero = st.tabs([t("classify.tab_single"), t("classify.tab_batch"), t("classify.tab_zeroshot")])
-with single:
-    _single_tab(manual, ok)
-with batch:
-    _batch_tab(manual, ok)
+# Filled last-to-first so that the footer's "last prediction" is the one-text result.
 with zero:
     _zero_shot_tab()
+with batch:
+    _batch_tab(manual, ok)
+with single:
+    _single_tab(manual, ok)

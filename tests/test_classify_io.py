@@ -100,3 +100,11 @@ def test_explanation_and_badge_escape_user_text():
 def test_scores_figure_best_label_on_top():
     fig = scores_figure({"positive": 0.8, "negative": 0.2}, {"positive": "正面", "negative": "负面"})
     assert list(fig.data[0].y) == ["负面", "正面"] and list(fig.data[0].x) == [0.2, 0.8]
+
+
+def test_unquoted_commas_in_last_column_are_kept():
+    text = "id,review\n1,质量很好，物流也快\n2,Great value, works as described, five stars\n3,\n4,服务一般\n"
+    table = read_table(text.encode("utf-8"))
+    assert list(table.frame.columns) == ["id", "review"] and len(table.frame) == 4
+    assert table.frame["review"].tolist() == ["质量很好，物流也快", "Great value, works as described, five stars", "",
+                                              "服务一般"]

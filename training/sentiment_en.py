@@ -98,14 +98,96 @@ def accuracy_full(model, tok, texts, labels, order) -> float:
     return ok / len(order)
 
 
+def train_full(args, texts, labels, tr, va, te, t_start) -> None:
+    """End-to-end fine-tuning: tokens in, every layer in the graph. Trains the top
+    ``n_top`` layers fully and, below them, only biases and LayerNorms (BitFit); the word,
+    position and type embeddings stay frozen, so the shipped file stays small."""
+    bert, tok = load_encoder()
+    model = MiniLMSentiment(bert, args.n_top)
+    for prm in model.parameters():
+        prm.requires_grad = False
+    shipped = set(model.trainable_state())
+    named = dict(model.named_parameters())
+    top = [named[k] for k in shipped if k in named and k.startswith(model.top_layer_prefixes())]
+    small = [named[k] for k in shipped if k in named and not k.startswith(model.top_layer_prefixes())
+             and not k.startswith("classifier.")]
+    head = list(model.classifier.parameters())
+    for prm in top + small + head:
+        prm.requires_grad = True
+    print(f"trainable: top layers {sum(p.numel() for p in top)/1e6:.2f} M, biases/LayerNorms "
+          f"{sum(p.numel() for p in small)/1e3:.1f} k, head {sum(p.numel() for p in head)}", flush=True)
+    opt = torch.optim.AdamW([{"params": top + small, "lr": args.lr}, {"params": head, "lr": args.head_lr}],
+                            weight_decay=0.01)
+    enc = tok(texts, truncation=True, max_length=128)["input_ids"]
+    lengths = [len(x) for x in enc]
+    steps_per_epoch = math.ceil(len(tr) / args.batch)
+    total = steps_per_epoch * args.epochs
+    warm = max(1, int(0.1 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def tensors(b):
+        m = max(lengths[i] for i in b)
+        ids = torch.zeros(len(b), m, dtype=torch.long)
+        att = torch.zeros(len(b), m, dtype=torch.long)
+        for r, i in enumerate(b):
+            ids[r, : lengths[i]] = torch.tensor(enc[i])
+            att[r, : lengths[i]] = 1
+        return ids, att
+
+    best = -1.0
+    for epoch in range(args.epochs):
+        model.train()
+        rng = random.Random(args.seed + epoch)
+        pool = sorted(tr, key=lambda i: (lengths[i], rng.random()))
+        bl = [pool[k:k + args.batch] for k in range(0, len(pool), args.batch)]
+        rng.shuffle(bl)
+        t_ep = time.time()
+        run = 0.0
+        for k, b in enumerate(bl):
+            ids, att = tensors(b)
+            loss = loss_fn(model(input_ids=ids, attention_mask=att).logits, torch.tensor([labels[i] for i in b]))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(top + small, 1.0)
+            opt.step()
+            sched.step()
+            run += float(loss.detach())
+            if k % 25 == 0:
+                print(f"epoch {epoch} step {k}/{len(bl)} loss {run/(k+1):.4f} {time.time()-t_ep:.0f}s", flush=True)
+        val = accuracy_full(model, tok, texts, labels, va)
+        print(f"epoch {epoch}: val acc {val:.4f} ({time.time()-t_ep:.0f}s)", flush=True)
+        if val > best:
+            best = val
+            save_english(model, args.out, {"seed": args.seed, "epoch": epoch, "mode": "full"})
+            (args.out / "metrics.json").write_text(json.dumps({"val_accuracy": round(val, 4), "epoch": epoch,
+                                                               "train_seconds_so_far": round(time.time() - t_start)}))
+    train_s = time.time() - t_start
+    reloaded, tok2 = english_from_files(args.out)
+    test_acc = accuracy_full(reloaded, tok2, texts, labels, te)
+    path = args.out / "head.safetensors"
+    print(f"best val {best:.4f}; TEST acc (reloaded) {test_acc:.4f}; train {train_s:.0f}s; "
+          f"{path.stat().st_size/1e6:.1f} MB", flush=True)
+    metrics = {
+        "test_accuracy": round(test_acc, 4), "val_accuracy": round(best, 4),
+        "n_train": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed, "n_top": args.n_top,
+        "file_mb": round(path.stat().st_size / 1e6, 1), "train_seconds_total": round(train_s),
+        "threads": args.threads, "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    print(json.dumps(metrics), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "rt-polarity")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "sentiment-en")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--n-top", type=int, default=2, help="top MiniLM layers to fine-tune")
+    p.add_argument("--mode", choices=["full", "cached"], default="full",
+                   help="full: end-to-end (top layers + BitFit below); cached: frozen bottom, cached outputs")
+    p.add_argument("--n-top", type=int, default=4, help="top MiniLM layers to fine-tune")
     p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--lr", type=float, default=6e-5)
+    p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--head-lr", type=float, default=1e-3)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
@@ -126,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
         reloaded, tok2 = english_from_files(args.out)
         print(f"TEST acc (saved model) {accuracy_full(reloaded, tok2, texts, labels, te):.4f}", flush=True)
         return
+
+    if args.mode == "full":
+        return train_full(args, texts, labels, tr, va, te, t_start)
 
     bert, tok = load_encoder()
     model = MiniLMSentiment(bert, args.n_top)

@@ -8,8 +8,8 @@ reviews into the test split, as in the published reference points; the accuracy 
 test reviews that never occur in the training split ("unseen") is reported too, and
 ``--dedupe`` trains and tests on one copy of each review instead.
 
-The model is a transformers ``BertForSequenceClassification`` (4 layers x 4 heads,
-hidden 256, 256 positions) with a character vocabulary of the most frequent characters
+The model is a transformers ``BertForSequenceClassification`` (3 layers x 4 heads,
+hidden 128, 128 positions) with a character vocabulary of the most frequent characters
 of the training split; it is saved with ``save_pretrained`` (safetensors) together with a
 ``BertTokenizerFast`` so that ``AutoModelForSequenceClassification`` /
 ``AutoTokenizer.from_pretrained(folder)`` load it (registry builder ``hf-seq-cls``).
@@ -102,6 +102,24 @@ def baseline_tfidf(train_x, train_y, test_x, test_y):
     return clf.predict(vec.transform(test_x)) == np.array(test_y)  # per test item: correct?
 
 
+def polarity_init(model, tok, train_x, train_y, dims: int) -> None:
+    """Start the character embeddings off with what a linear model learns from the same
+    training split: the logistic-regression weight of each character (present / absent)
+    is written into the first ``dims`` embedding dimensions (scaled to std 0.5)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vocab = tok.get_vocab()
+    vec = CountVectorizer(analyzer="char", lowercase=True, binary=True, vocabulary=[c for c in vocab if len(c) == 1])
+    clf = LogisticRegression(C=1.0, max_iter=1000).fit(vec.transform(train_x), train_y)
+    coef = torch.tensor(clf.coef_[0], dtype=torch.float32)
+    coef = coef / coef.std().clamp(min=1e-6) * 0.5
+    emb = model.bert.embeddings.word_embeddings.weight
+    with torch.no_grad():
+        for ch, j in vec.vocabulary_.items():
+            emb[vocab[ch], :dims] = coef[j]
+
+
 def batches(ids: list[list[int]], labels: list[int], order: list[int], batch_tokens: int):
     """Length-bucketed batches of about ``batch_tokens`` padded tokens each."""
     chunk = sorted(order, key=lambda i: len(ids[i]))
@@ -145,17 +163,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "chn-sentiment")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "sentiment-zh")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--train-len", type=int, default=64, help="characters kept per review while training")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--max-len", type=int, default=128, help="positions of the model (tokens it reads, [CLS]/[SEP] included)")
+    p.add_argument("--train-len", type=int, default=128, help="tokens kept per review while training")
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=3)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--ffn", type=int, default=256)
     p.add_argument("--vocab", type=int, default=5000)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-tokens", type=int, default=4096)
+    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--batch-tokens", type=int, default=3072)
     p.add_argument("--max-steps", type=int, default=0, help="stop early (timing runs)")
-    p.add_argument("--dedupe", action="store_true", help="one copy of each review")
+    p.add_argument("--dedupe", action="store_true", help="one copy of each review before splitting")
+    p.add_argument("--keep-train-copies", action="store_true", help="train on repeated reviews as often as they occur")
+    p.add_argument("--polarity-init", type=int, default=0, metavar="DIMS",
+                   help="write per-character logistic-regression weights into DIMS embedding dimensions")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
@@ -171,6 +193,15 @@ def main(argv: list[str] | None = None) -> None:
     tr, va, te = split(len(texts), args.seed)
     print(f"{len(texts)} reviews: train {len(tr)}, val {len(va)}, test {len(te)}", flush=True)
 
+    if not args.keep_train_copies:
+        # Repeated reviews inside the training split only weight the same example several
+        # times: keep one copy of each (the first), which halves the work per epoch.
+        first: dict[str, int] = {}
+        for i in tr:
+            first.setdefault(texts[i], i)
+        n_lines = len(tr)
+        tr = sorted(first.values())
+        print(f"training on {len(tr)} distinct reviews of the {n_lines} training lines", flush=True)
     train_texts = {texts[i] for i in tr}
     unseen = [k for k, i in enumerate(te) if texts[i] not in train_texts]
     t0 = time.time()
@@ -183,20 +214,22 @@ def main(argv: list[str] | None = None) -> None:
 
     vocab = build_vocab([texts[i] for i in tr], args.vocab)
     out = args.out
-    tok = make_tokenizer(vocab, out, 256)
-    # Training sees the first train_len characters; evaluation uses the full 256 positions.
-    enc_train = tok([texts[i] for i in range(len(texts))], truncation=True, max_length=args.train_len)["input_ids"]
-    enc_full = tok(texts, truncation=True, max_length=256)["input_ids"]
+    tok = make_tokenizer(vocab, out, args.max_len)
+    # Training sees the first train_len tokens; evaluation, like the app, the first max_len.
+    enc_train = tok(texts, truncation=True, max_length=min(args.train_len, args.max_len))["input_ids"]
+    enc_full = tok(texts, truncation=True, max_length=args.max_len)["input_ids"]
     unk = sum(x == tok.unk_token_id for i in tr for x in enc_train[i]) / sum(len(enc_train[i]) for i in tr)
     print(f"vocab {len(vocab)}, unknown-token rate on train {unk:.4f}", flush=True)
 
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
-        num_attention_heads=args.heads, intermediate_size=args.ffn, max_position_embeddings=256,
+        num_attention_heads=args.heads, intermediate_size=args.ffn, max_position_embeddings=args.max_len,
         type_vocab_size=2, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
         id2label=dict(LABELS), label2id={v: k for k, v in LABELS.items()}, pad_token_id=0,
     )
     model = BertForSequenceClassification(config)
+    if args.polarity_init:
+        polarity_init(model, tok, [texts[i] for i in tr], [labels[i] for i in tr], args.polarity_init)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model parameters: {n_params/1e6:.2f} M", flush=True)
 
@@ -253,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         "val_accuracy": round(best[0], 4), "best_epoch": best[1],
         "baseline_tfidf_lr_test_accuracy": round(base_acc, 4),
         "baseline_tfidf_lr_test_accuracy_unseen": round(base_unseen, 4), "n_test_unseen": len(unseen),
-        "n_train": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed,
+        "n_train_distinct": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed,
         "parameters": n_params, "vocab": len(vocab), "train_seconds_total": round(train_s),
         "threads": args.threads, "args": {k: str(v) for k, v in vars(args).items()},
     }

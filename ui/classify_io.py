@@ -93,7 +93,7 @@ def decode(data: bytes) -> tuple[str, str]:
 def _sniff(text: str) -> tuple[str, bool]:
     """(delimiter, has header row); delimiter "" when the text is not a table.
 
-    A delimiter counts when it splits (quote-aware) at least 80 % of the first 50 lines
+    A delimiter counts when it splits (quote-aware) at least 60 % of the first 50 lines
     into the same number (>= 2) of cells. The first row is a header when its cells are
     non-empty, distinct, short and not numbers."""
     lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
@@ -104,7 +104,7 @@ def _sniff(text: str) -> tuple[str, bool]:
             continue
         mode = max(set(counts), key=counts.count)
         share = counts.count(mode) / len(counts)
-        if mode >= 2 and share >= 0.8 and (share, mode) > (best[1], best[2]):
+        if mode >= 2 and share >= 0.6 and (share, mode) > (best[1], best[2]):
             best = (delim, share, mode)
     delim = best[0]
     if not delim:
@@ -127,16 +127,21 @@ def read_table(data: bytes, *, max_rows: int = MAX_ROWS) -> Table:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         frame = pd.DataFrame({"text": lines})
         return Table(frame.head(max_rows), enc, len(frame), False)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False,
-                            header=0 if header else None, on_bad_lines="skip", engine="python")
-    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        raise UnreadableFile("table", str(exc)[:200]) from exc
-    if frame.empty or not len(frame.columns):
+    rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
         raise UnreadableFile("empty")
-    if not header:
-        frame.columns = [f"column {i + 1}" for i in range(len(frame.columns))]
-    frame.columns = [str(c) for c in frame.columns]
+    width = max(set(len(r) for r in rows[:50]), key=[len(r) for r in rows[:50]].count)
+    # Hand-written files often leave a delimiter unquoted inside the last column: join the
+    # extra cells back into it instead of dropping the row; pad short rows.
+    fixed = [r[: width - 1] + [delim.join(r[width - 1:])] if len(r) > width else r + [""] * (width - len(r))
+             for r in rows]
+    names = fixed[0] if header else [f"column {i + 1}" for i in range(width)]
+    names = [n.strip() or f"column {i + 1}" for i, n in enumerate(names)]
+    names = [n if names.index(n) == i else f"{n} ({i + 1})" for i, n in enumerate(names)]
+    frame = pd.DataFrame(fixed[1:] if header else fixed, columns=names, dtype=str)
+    if frame.empty:
+        raise UnreadableFile("empty")
     return Table(frame.head(max_rows).reset_index(drop=True), enc, len(frame), header)
 
 

@@ -49,7 +49,8 @@ def distribution_figure(counts: Mapping[str, int], names: Mapping[str, str]) -> 
         marker_color=[colour(k, i) for i, k in enumerate(keys)],
         text=[str(counts[k]) for k in keys], textposition="auto", hoverinfo="skip",
     ))
-    fig.update_layout(height=300, margin=dict(l=8, r=8, t=8, b=8), showlegend=False, bargap=0.4)
+    fig.update_layout(height=300, margin=dict(l=8, r=8, t=8, b=8), showlegend=False, bargap=0.4,
+                      yaxis=dict(tickformat="d", rangemode="tozero"))
     return fig
 
 

@@ -1,0 +1,91 @@
+"""The bundled sentiment models this project trains (models/sentiment-en, models/sentiment-zh)
+on clear examples, through the app's loaders, plus their attention and explanations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from core import loaders, registry
+from core.classify import classify, explain
+
+
+@pytest.fixture(autouse=True)
+def _offline_empty_cache(monkeypatch, tmp_path):
+    """No Hub model is cached: the defaults are the bundled models."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+EN = [("A gorgeous, witty and deeply moving film; the cast is wonderful.", "positive"),
+      ("One of the most delightful and inventive comedies of the year.", "positive"),
+      ("A dull, lifeless mess with a predictable plot and flat jokes.", "negative"),
+      ("Boring, badly acted and far too long. A waste of time.", "negative")]
+ZH = [("房间干净整洁，服务员态度非常好，早餐也很丰富，下次还会再来！", "positive"),
+      ("这本书写得很精彩，内容深入浅出，值得推荐。", "positive"),
+      ("手机用了三天就死机，电池也不耐用，客服态度很差，非常失望。", "negative"),
+      ("质量太差了，收到就是坏的，退货还很麻烦。", "negative")]
+
+
+def test_bundled_models_are_shipped_with_cards_and_metrics():
+    for key, targets in (("sentiment-en-minilm", 0.83), ("sentiment-zh-char", 0.90)):
+        folder = registry.bundled_path(registry.get(key))
+        assert folder is not None, f"{key} is not trained"
+        assert (folder / "MODEL_CARD.md").exists()
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics["test_accuracy"] >= targets
+    zh = json.loads((registry.bundled_path(registry.get("sentiment-zh-char")) / "metrics.json").read_text())
+    assert zh["test_accuracy"] >= zh["baseline_tfidf_lr_test_accuracy"]
+    head = registry.bundled_path(registry.get("sentiment-en-minilm")) / "head.safetensors"
+    assert head.stat().st_size <= 20 * 1024 * 1024
+
+
+def test_english_examples():
+    preds = classify([t for t, _ in EN], model="sentiment-en-minilm")
+    assert [p.label for p in preds] == [y for _, y in EN]
+    assert all(p.score > 0.6 and set(p.scores) == {"negative", "positive"} for p in preds)
+
+
+def test_chinese_examples():
+    preds = classify([t for t, _ in ZH], model="sentiment-zh-char")
+    assert [p.label for p in preds] == [y for _, y in ZH]
+    assert all(p.language == "zh" and p.score > 0.6 for p in preds)
+
+
+def test_default_routing_mixed_languages_uses_bundled_models():
+    texts = [EN[0][0], ZH[2][0], EN[3][0], ZH[0][0]]
+    preds = classify(texts)
+    assert [p.model for p in preds] == ["sentiment-en-minilm", "sentiment-zh-char"] * 2
+    assert [p.label for p in preds] == ["positive", "negative", "negative", "positive"]
+
+
+def test_occlusion_points_at_the_sentiment_words():
+    ex = explain("The plot was boring and the acting was terrible.")
+    assert ex.prediction.label == "negative"
+    weights = dict(zip(ex.pieces, ex.weights))
+    assert max(weights, key=weights.get) in ("boring", "terrible")
+    zh = explain("质量太差了，非常失望。")
+    assert zh.prediction.label == "negative"
+    top = sorted(zip(zh.weights, zh.pieces), reverse=True)[:3]
+    assert {p for _, p in top} & set("差失望")
+
+
+def test_chinese_model_attention_is_real_and_rows_sum_to_one():
+    bundle = loaders.load("sentiment-zh-char", attention=True)
+    enc = bundle.preprocessor(["这本书很好看"], return_tensors="pt")
+    with torch.inference_mode():
+        out = bundle.model(**enc, output_attentions=True)
+    cfg = bundle.model.config
+    assert len(out.attentions) == cfg.num_hidden_layers
+    att = out.attentions[0]  # [batch, heads, seq, seq]
+    assert att.shape == (1, cfg.num_attention_heads, 8, 8)
+    assert torch.allclose(att.sum(-1), torch.ones_like(att.sum(-1)), atol=1e-4)
+    assert bundle.preprocessor.tokenize("这本书很好看") == list("这本书很好看")
+
+
+def test_long_text_is_truncated_with_flag():
+    long_zh = "这本书很好看，" * 120
+    pred = classify([long_zh])[0]
+    assert pred.truncated and pred.label == "positive"
