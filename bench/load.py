@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     log_path = Path(tempfile.gettempdir()) / f"bench-load-{port}.log"
     print(f"Starting the app ({args.entry}) on http://{HOST}:{port} (log: {log_path}); "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY') or 'unset here (core sets PASSIVE)'}")
     t0 = time.perf_counter()
     proc = start_server(args.entry, port, log_path)
     print(f"healthy after {time.perf_counter() - t0:.1f} s; server RSS {rss_tree(psutil.Process(proc.pid)) / MB:.0f} MB")
