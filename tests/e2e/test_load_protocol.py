@@ -25,7 +25,12 @@ def _visit(app_server: str, pages: list[tuple[object, dict]]) -> list:
                                       max_size=None) as ws:
             return [await load.request(ws, page, query, port, timeout=120) for page, query in pages]
 
-    return asyncio.run(go())
+    # In a thread of its own: Playwright's sync API (other e2e tests) keeps an event loop
+    # running in the main thread, where asyncio.run() refuses to start.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_protocol_session_opens_pages_from_links(app_server):
