@@ -26,6 +26,7 @@ from PIL import Image
 
 from core.digits import canvas_to_mnist, load_mnist, load_model, naive_resize, predict_proba
 from core.registry import MODELS_DIR, REPO_ROOT
+from training.digits import _shown
 
 TEST = REPO_ROOT.parent / "shared" / "data" / "mnist-test"
 CANVAS = 280
@@ -54,15 +55,6 @@ def simulate_canvas(digit: np.ndarray, rng: np.random.Generator, size: int = CAN
         canvas[..., :3] = rng.integers(0, 256, size=3, dtype=np.uint8)
         canvas[..., 3] = (255 * field).round().astype(np.uint8)
     return canvas
-
-
-def _shown(path: str) -> str:
-    """``path`` as written in the saved metadata: relative to the repository's parent when inside it."""
-    p = Path(path).resolve()
-    try:
-        return "../" + str(p.relative_to(REPO_ROOT.parent))
-    except ValueError:
-        return str(path)
 
 
 def main(argv: list[str] | None = None) -> None:
