@@ -24,6 +24,8 @@ from ui.i18n import lang, t
 from ui.qa_view import percent
 
 MAX_CHARS = 5_000
+ZS_EN_TEXT = "The new phone has a faster chip, a brighter screen and a battery that lasts two days."
+ZS_EN_LABELS = "sports, politics, technology, cooking"
 ATTENTION_CHARS = 300
 
 EXAMPLES: dict[str, str] = {
@@ -249,6 +251,11 @@ def _show_batch(rows: pd.DataFrame, col: str, preds: list[Prediction], seconds: 
 # ---- your own labels -----------------------------------------------------------------
 
 
+def _zs_english_example() -> None:
+    st.session_state["cls_zs_text"] = ZS_EN_TEXT
+    st.session_state["cls_zs_labels"] = ZS_EN_LABELS
+
+
 def _zero_shot_tab() -> None:
     st.caption(t("classify.zs_intro"))
     text = st.text_area(t("classify.zs_text"), key="cls_zs_text", height=100)
@@ -265,6 +272,7 @@ def _zero_shot_tab() -> None:
     if key is None:
         entry = registry.get(ZERO_SHOT_ZH_MODEL)
         st.warning(t("classify.zs_zh_unavailable", model=entry.name, repo=entry.location), icon="🌐")
+        st.button(t("classify.zs_try_en"), key="cls_zs_try_en", on_click=_zs_english_example, icon="🇬🇧")
         return
     if not ensure_model(key):
         return
@@ -281,7 +289,8 @@ def _zero_shot_tab() -> None:
             st.session_state["_cls_zs"] = (ck, (pred, latency))
         left, right = st.columns([2, 3], gap="large")
         with left:
-            st.html(label_badge_html(pred.label, pred.label, t("classify.confidence", p=percent(pred.score))))
+            st.html(label_badge_html(pred.label, pred.label, t("classify.confidence", p=percent(pred.score)),
+                                     colour_index=list(pred.scores).index(pred.label)))
             tpl_lang = "zh" if any(detect_language(lb) == "zh" for lb in labels) else text_lang
             st.caption(t("classify.zs_model", model=registry.get(key).name,
                          template=TEMPLATES.get(tpl_lang, TEMPLATES["en"]).format(label="…")))

@@ -11,6 +11,9 @@ import torch
 from core import loaders, registry
 from core.classify import classify, explain
 
+DATA = registry.REPO_ROOT.parent / "shared" / "data"
+NEEDS_DATA = pytest.mark.skipif(not DATA.exists(), reason="../shared/data (training data) is not beside the repo")
+
 
 @pytest.fixture(autouse=True)
 def _offline_empty_cache(monkeypatch, tmp_path):
@@ -29,17 +32,42 @@ ZH = [("房间干净整洁，服务员态度非常好，早餐也很丰富，下
       ("质量太差了，收到就是坏的，退货还很麻烦。", "negative")]
 
 
-def test_bundled_models_are_shipped_with_cards_and_metrics():
-    for key, targets in (("sentiment-en-minilm", 0.83), ("sentiment-zh-char", 0.90)):
-        folder = registry.bundled_path(registry.get(key))
-        assert folder is not None, f"{key} is not trained"
-        assert (folder / "MODEL_CARD.md").exists()
-        metrics = json.loads((folder / "metrics.json").read_text())
-        assert metrics["test_accuracy"] >= targets
-    zh = json.loads((registry.bundled_path(registry.get("sentiment-zh-char")) / "metrics.json").read_text())
-    assert zh["test_accuracy"] >= zh["baseline_tfidf_lr_test_accuracy"]
+def _metrics(key: str) -> dict:
+    folder = registry.bundled_path(registry.get(key))
+    assert folder is not None, f"{key} is not trained"
+    assert (folder / "MODEL_CARD.md").exists()
+    return json.loads((folder / "metrics.json").read_text())
+
+
+@NEEDS_DATA
+def test_english_model_is_small_and_its_reported_accuracy_is_real():
+    """The shipped file stays under 20 MB, and the accuracy in metrics.json holds on the
+    first 400 snippets of the same held-out split (recomputed here, through the app)."""
+    from training.sentiment_en import load_data, split
+
+    metrics = _metrics("sentiment-en-minilm")
     head = registry.bundled_path(registry.get("sentiment-en-minilm")) / "head.safetensors"
     assert head.stat().st_size <= 20 * 1024 * 1024
+    texts, labels = load_data(DATA / "rt-polarity")
+    _, _, te = split(len(texts), metrics["seed"])
+    sample = te[:400]
+    preds = classify([texts[i] for i in sample], model="sentiment-en-minilm")
+    acc = sum(p.label == ("positive" if labels[i] else "negative") for p, i in zip(preds, sample)) / len(sample)
+    assert acc > 0.75 and abs(acc - metrics["test_accuracy"]) < 0.05
+
+
+@NEEDS_DATA
+def test_chinese_model_reported_accuracy_is_real():
+    from training.sentiment_zh import load_data, split
+
+    metrics = _metrics("sentiment-zh-char")
+    texts, labels = load_data(DATA / "chn-sentiment")
+    _, _, te = split(len(texts), metrics["seed"])
+    sample = te[:600]
+    preds = classify([texts[i] for i in sample], model="sentiment-zh-char")
+    acc = sum(p.label == ("positive" if labels[i] else "negative") for p, i in zip(preds, sample)) / len(sample)
+    assert acc > 0.75 and abs(acc - metrics["test_accuracy"]) < 0.05
+    assert 0 < metrics["baseline_tfidf_lr_test_accuracy"] <= 1
 
 
 def test_english_examples():

@@ -86,5 +86,7 @@ def test_zero_shot_tab_english_and_chinese_message():
     assert at.session_state["_cls_zs"][1][0].label == "sports"
     at.text_area(key="cls_zs_text").set_value("这场足球比赛非常精彩").run()
     assert any("zeroshot" in w.value.lower() or "Multilingual MiniLM" in w.value for w in at.warning)
+    at.button(key="cls_zs_try_en").click().run()
+    assert at.session_state["_cls_zs"][1][0].label == "technology"
     at.text_input(key="cls_zs_labels").set_value("sports").run()
     assert any("at least two labels" in i.value for i in at.info)

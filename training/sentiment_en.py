@@ -104,6 +104,10 @@ def train_full(args, texts, labels, tr, va, te, t_start) -> None:
     position and type embeddings stay frozen, so the shipped file stays small."""
     bert, tok = load_encoder()
     model = MiniLMSentiment(bert, args.n_top)
+    if args.init_from:
+        start, _ = english_from_files(args.init_from)
+        model.load_state_dict(start.trainable_state(), strict=False)
+        print(f"continuing from {args.init_from}", flush=True)
     for prm in model.parameters():
         prm.requires_grad = False
     shipped = set(model.trainable_state())
@@ -191,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--head-lr", type=float, default=1e-3)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--init-from", type=Path, default=None, help="continue from a saved head (folder)")
     p.add_argument("--eval-only", action="store_true", help="only measure the saved model on the test split")
     args = p.parse_args(argv)
 

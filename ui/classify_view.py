@@ -26,11 +26,12 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 def scores_figure(scores: Mapping[str, float], names: Mapping[str, str], *, height: int | None = None) -> go.Figure:
     """Horizontal bars of every label's probability, best on top. ``names``: label -> shown name."""
+    order = list(scores)  # colours follow the labels' own order, as in the badge
     items = sorted(scores.items(), key=lambda kv: kv[1])
     labels = [names.get(k, k) for k, _ in items]
     fig = go.Figure(go.Bar(
         x=[v for _, v in items], y=labels, orientation="h",
-        marker_color=[colour(k, i) for i, (k, _) in enumerate(items)],
+        marker_color=[colour(k, order.index(k)) for k, _ in items],
         text=[f"{v:.1%}" for _, v in items], textposition="auto", hoverinfo="skip",
     ))
     fig.update_layout(
@@ -90,9 +91,9 @@ def explanation_html(pieces: Sequence[str], weights: Sequence[float], label: str
     return f'{style}<div class="cls-explain">{"".join(out)}</div>{legend}'
 
 
-def label_badge_html(label_name: str, label: str, confidence_text: str) -> str:
+def label_badge_html(label_name: str, label: str, confidence_text: str, colour_index: int = 0) -> str:
     """A large coloured badge with the predicted label and its confidence. Escaped."""
-    c = colour(label)
+    c = colour(label, colour_index)
     emoji = EMOJI.get(label, "🏷️")
     return (
         f'<div style="display:flex;align-items:center;gap:0.8rem;padding:0.7rem 1rem;border-radius:0.6rem;'

@@ -116,5 +116,6 @@ STRINGS: dict[str, dict[str, str]] = {
               "to use it; English text works offline with the bundled MiniLM.",
         "zh": "对中文文本使用自定义类别需要多语言编码器：**{model}**（{repo}）。当前离线无法使用。"
               "请联网（或在联网时运行一次 `python -m core.prefetch`）后使用；英文文本可以用内置的 MiniLM 离线完成。"},
+    "classify.zs_try_en": {"en": "Try an English example instead", "zh": "改用英文示例试试"},
     "classify.zs_model": {"en": "Encoder: {model} · template “{template}”", "zh": "编码器：{model} · 模板“{template}”"},
 }
