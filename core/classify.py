@@ -278,7 +278,7 @@ def classify_zero_shot(texts: list[str], labels: list[str], *, model: str | None
 @dataclass(frozen=True)
 class Explanation:
     """Pieces of the text in order (``pieces`` covers the whole text, spaces included) with
-    ``weights``: how much removing each piece lowers the predicted label's probability
+    ``weights``: how much removing each piece lowers the log-odds of the predicted label
     (positive: it pushed towards the label; negative: against it; 0 for spaces)."""
 
     prediction: Prediction
@@ -309,7 +309,7 @@ def units(text: str, max_units: int = MAX_UNITS) -> list[tuple[int, int]]:
 
 def explain(text: str, *, model: str | None = None) -> Explanation:
     """Occlusion explanation of :func:`classify` on one text: each unit of :func:`units` is
-    deleted in turn and the drop of the predicted label's probability is its weight.
+    deleted in turn and the drop of the predicted label's log-odds is its weight.
     One batched forward of ``1 + len(units)`` texts."""
     key = model or next(iter(route([text])))
     bundle = loaders.load(key)
@@ -319,16 +319,17 @@ def explain(text: str, *, model: str | None = None) -> Explanation:
     pred = _to_predictions(bundle, [text], probs[:1], [detect_language(text)])[0]
     names = label_names(dict(bundle.meta.get("id2label") or {}))
     cls = [j for j, n in enumerate(names) if n == pred.label]
-    p_label = probs[:, cls].sum(axis=1)  # [1 + units]
+    p_label = np.clip(probs[:, cls].sum(axis=1), 1e-6, 1 - 1e-6)  # [1 + units]
+    log_odds = np.log(p_label) - np.log1p(-p_label)  # does not saturate near 100 %
     pieces: list[str] = []
     weights: list[float] = []
     pos = 0
-    for (a, b), p in zip(spans, p_label[1:]):
+    for (a, b), lo in zip(spans, log_odds[1:]):
         if a > pos:
             pieces.append(text[pos:a])
             weights.append(0.0)
         pieces.append(text[a:b])
-        weights.append(float(p_label[0] - p))
+        weights.append(float(log_odds[0] - lo))
         pos = b
     if pos < len(text):
         pieces.append(text[pos:])

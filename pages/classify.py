@@ -18,10 +18,9 @@ from core.classify import (ZERO_SHOT_ZH_MODEL, Explanation, Prediction, TEMPLATE
                            classify_zero_shot, explain, parse_labels, route, zero_shot_model)
 from core.text import detect_language
 from ui.classify_io import MAX_ROWS, UnreadableFile, read_table, text_column, to_csv_bytes
-from ui.classify_view import distribution_figure, explanation_html, label_badge_html, scores_figure
+from ui.classify_view import distribution_figure, explanation_html, label_badge_html, percent, scores_figure
 from ui.common import ensure_model, friendly_errors, model_picker, page_header, page_link_to, record_prediction
 from ui.i18n import lang, t
-from ui.qa_view import percent
 
 MAX_CHARS = 5_000
 ZS_EN_TEXT = "The new phone has a faster chip, a brighter screen and a battery that lasts two days."

@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--keep-train-copies", action="store_true", help="train on repeated reviews as often as they occur")
     p.add_argument("--polarity-init", type=int, default=0, metavar="DIMS",
                    help="write per-character logistic-regression weights into DIMS embedding dimensions")
+    p.add_argument("--init-from", type=Path, default=None, help="continue from a saved model (folder)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
@@ -228,7 +229,11 @@ def main(argv: list[str] | None = None) -> None:
         id2label=dict(LABELS), label2id={v: k for k, v in LABELS.items()}, pad_token_id=0,
     )
     model = BertForSequenceClassification(config)
-    if args.polarity_init:
+    if args.init_from:  # continue training a saved model (same split, same vocabulary)
+        model = BertForSequenceClassification.from_pretrained(str(args.init_from))
+        assert model.config.vocab_size == len(vocab), "the saved model has another vocabulary"
+        print(f"continuing from {args.init_from}", flush=True)
+    elif args.polarity_init:
         polarity_init(model, tok, [texts[i] for i in tr], [labels[i] for i in tr], args.polarity_init)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model parameters: {n_params/1e6:.2f} M", flush=True)

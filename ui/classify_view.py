@@ -15,6 +15,12 @@ OTHER = ["#2563eb", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4d7
 EMOJI = {"positive": "😊", "negative": "😞", "neutral": "😐"}
 
 
+def percent(p: float) -> str:
+    """A probability as a percentage: one decimal near 0 % and 100 %, else whole numbers."""
+    p = max(0.0, min(1.0, float(p))) * 100
+    return f"{p:.1f}%" if p >= 99.5 or p < 1 else f"{p:.0f}%"
+
+
 def colour(label: str, i: int = 0) -> str:
     return COLOURS.get(label, OTHER[i % len(OTHER)])
 
@@ -51,7 +57,7 @@ def distribution_figure(counts: Mapping[str, int], names: Mapping[str, str]) -> 
         text=[str(counts[k]) for k in keys], textposition="auto", hoverinfo="skip",
     ))
     fig.update_layout(height=300, margin=dict(l=8, r=8, t=8, b=8), showlegend=False, bargap=0.4,
-                      yaxis=dict(tickformat="d", rangemode="tozero"))
+                      yaxis=dict(tickformat=",d", rangemode="tozero", dtick=max(1, -(-max(counts.values(), default=1) // 5))))
     return fig
 
 

@@ -44,8 +44,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "classify.all_labels": {"en": "All labels", "zh": "各类别概率"},
     "classify.why": {"en": "Why? Words that pushed the prediction", "zh": "为什么？影响判断的字词"},
     "classify.why_help": {
-        "en": "Each word is removed in turn and the text classified again: the more the confidence drops, "
-              "the stronger the colour.",
+        "en": "Each word is removed in turn and the text classified again: the more the model's certainty "
+              "drops, the stronger the colour.",
         "zh": "依次去掉每个字词后重新分类：去掉后置信度下降越多，颜色越深。"},
     "classify.why_for": {"en": "pushed towards “{label}”", "zh": "支持“{label}”"},
     "classify.why_against": {"en": "pushed against it", "zh": "起反作用"},
