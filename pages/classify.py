@@ -33,7 +33,7 @@ EXAMPLES: dict[str, str] = {
     "mixed_en": "The acting is superb, but the story is thin and the ending is a letdown.",
     "hotel_pos_zh": "房间干净整洁，服务员态度非常好，早餐也很丰富，下次还会再来！",
     "phone_neg_zh": "手机用了三天就死机，电池也不耐用，客服态度很差，非常失望。",
-    "book_pos_zh": "这本书写得很精彩，内容深入浅出，值得反复阅读，推荐给大家。",
+    "book_pos_zh": "书的内容很好，印刷也很清晰，物流很快，非常满意。",
 }
 def _names() -> dict[str, str]:
     return {k: t(f"classify.label.{k}") for k in ("positive", "negative", "neutral")}
