@@ -19,7 +19,8 @@ from core.classify import (ZERO_SHOT_ZH_MODEL, Explanation, Prediction, TEMPLATE
 from core.text import detect_language
 from ui.classify_io import MAX_ROWS, UnreadableFile, read_table, text_column, to_csv_bytes
 from ui.classify_view import distribution_figure, explanation_html, label_badge_html, percent, scores_figure
-from ui.common import ensure_model, friendly_errors, model_picker, page_header, page_link_to, record_prediction
+from ui.common import (ensure_model, friendly_errors, keep_in_url, model_picker, page_header, page_link_to,
+                       record_prediction)
 from ui.i18n import lang, t
 
 MAX_CHARS = 5_000
@@ -97,6 +98,7 @@ def _single_tab(manual_model: str | None, ok: bool) -> None:
         for k in EXAMPLES:
             st.button(t(f"classify.example.{k}"), key=f"cls_ex_{k}", on_click=_use_example, args=(k,), type="tertiary")
     raw = st.text_area(t("classify.text"), key="cls_text", height=130, placeholder=t("classify.text_placeholder"))
+    keep_in_url(text=raw)
     text_lang = detect_language(raw) if raw.strip() else lang()
     st.caption(t("classify.chars", n=len(raw), lang=_lang_name(text_lang)))
     if not raw.strip():

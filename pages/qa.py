@@ -12,7 +12,8 @@ import streamlit as st
 from core import registry
 from core.qa import LEXICAL, QAResult, answer_details, pick_model
 from core.text import detect_language, split_sentences
-from ui.common import ensure_model, friendly_errors, model_picker, page_header, page_link_to, record_prediction
+from ui.common import (ensure_model, friendly_errors, keep_in_url, model_picker, page_header, page_link_to,
+                       record_prediction)
 from ui.i18n import lang, t
 from ui.qa_view import alternatives_html, answer_card_html, passage_html, percent
 
@@ -176,6 +177,7 @@ with left:
 with right:
     question = st.text_input(t("qa.question"), key="qa_question", placeholder=t("qa.question_placeholder"),
                              on_change=_to_custom)
+    keep_in_url(question=question, context=raw_context)
     context_lang = detect_language(raw_context) if raw_context.strip() else lang()
     chosen = model_picker("qa", context_lang, key="qa_model")
     if chosen == "minilm" and context_lang != "en":

@@ -46,3 +46,18 @@ def test_home_badge_lists_bundled_minilm():
     assert "all-MiniLM-L6-v2" in captions
     labels = [m.label for m in at.metric]
     assert "Device" in labels and "Network" in labels
+
+
+def test_inputs_are_mirrored_into_the_url():
+    """A shared link reproduces the sender's inputs (QA question + passage, classify text)."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("pages/qa.py")
+    at.run()
+    at.text_input(key="qa_question").set_value("Who built it?").run()
+    assert at.query_params["question"] in ("Who built it?", ["Who built it?"])
+    assert at.query_params["context"]
+    at.switch_page("pages/classify.py")
+    at.run()
+    at.text_area(key="cls_text").set_value("A dull, lifeless film.").run()
+    assert at.query_params["text"] in ("A dull, lifeless film.", ["A dull, lifeless film."])

@@ -249,6 +249,20 @@ def footer() -> None:
     )
 
 
+URL_TEXT_MAX = 2000  # longer inputs are not put in the URL (links must stay shareable)
+
+
+def keep_in_url(**values: str | None) -> None:
+    """Mirror a page's inputs into the URL so a shared link reproduces what the sender saw.
+    Empty values, and texts longer than ``URL_TEXT_MAX`` characters, are left out of it."""
+    for name, value in values.items():
+        if value and len(value) <= URL_TEXT_MAX:
+            if st.query_params.get(name) != value:
+                st.query_params[name] = value
+        elif name in st.query_params:
+            del st.query_params[name]
+
+
 def page_link_to(page: str, label: str, query_params: Mapping[str, str] | None = None, *, icon: str | None = None) -> None:
     """A link to another page of the app (``page`` is a key of ``PAGE_FILES``) carrying
     ``query_params`` (prefill) and the current language."""
