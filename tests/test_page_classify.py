@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.apptest_pages import html_of, open_page
+
 
 
 @pytest.fixture(autouse=True)
@@ -17,19 +17,7 @@ def _offline(monkeypatch, tmp_path):
 
 
 def _page(lang: str = "en", **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/classify.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _html(at: AppTest) -> str:
-    return " ".join(str(getattr(e, "proto", e)) for e in at.get("html"))
+    return open_page("pages/classify.py", lang, timeout=240, **params)
 
 
 def _single(at: AppTest):
@@ -40,7 +28,7 @@ def test_english_example_positive_with_chart_and_explanation():
     at = _page("en")
     pred, expl, _ = _single(at)
     assert pred.label == "positive" and pred.model == "sentiment-en-minilm"
-    assert "Positive" in _html(at) and "cls-explain" in _html(at)
+    assert "Positive" in html_of(at) and "cls-explain" in html_of(at)
     assert any("picked for English text" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) >= 1
     assert "".join(expl.pieces) == at.text_area(key="cls_text").value.strip()
@@ -54,12 +42,12 @@ def test_chinese_ui_and_example_negative():
     assert not at.exception
     pred, _, _ = _single(at)
     assert pred.label == "negative" and pred.model == "sentiment-zh-char"
-    assert "负面" in _html(at) and "置信度" in _html(at)
+    assert "负面" in html_of(at) and "置信度" in html_of(at)
 
 
 def test_prefill_from_url_escapes_html_and_empty_prompt():
     at = _page("en", text="<script>alert(1)</script> what a wonderful, <b>moving</b> film")
-    html = _html(at)
+    html = html_of(at)
     i = html.find("<script>alert")
     assert i < 0, html[max(0, i - 300):i + 80] and "&lt;script&gt;" in html and "<b>moving" not in html
     at.text_area(key="cls_text").set_value("   \n ").run()

@@ -8,19 +8,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.registry import REPO_ROOT
+from tests.apptest_pages import open_page
 
 MODEL_READY = (REPO_ROOT / "models" / "digits" / "model.safetensors").exists()
 
 
 def _page(lang: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=90)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/digits.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/digits.py", lang, timeout=90, **params)
 
 
 def _text(at: AppTest) -> str:

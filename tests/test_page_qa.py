@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.apptest_pages import html_of, open_page
+
 
 
 @pytest.fixture(autouse=True)
@@ -16,19 +16,7 @@ def _offline(monkeypatch):
 
 
 def _page(lang: str = "en", **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/qa.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _html(at: AppTest) -> str:
-    return " ".join(str(getattr(e, "proto", e)) for e in at.get("html"))
+    return open_page("pages/qa.py", lang, timeout=180, **params)
 
 
 def _result(at: AppTest):
@@ -42,7 +30,7 @@ def test_english_example_answers_in_sentence_mode():
     assert result is not None and result.mode == "sentence" and result.model == "minilm"
     assert "Gustave Eiffel" in result.answers[0].text
     assert any("Offline mode" in i.value for i in at.info)
-    assert "qa-best" in _html(at) and "confidence" in _html(at)
+    assert "qa-best" in html_of(at) and "confidence" in html_of(at)
 
 
 def test_chinese_example_what_is_ai():
@@ -61,7 +49,7 @@ def test_prefill_from_query_params_and_html_is_escaped():
     assert at.text_area(key="qa_context").value == context
     result = _result(at)
     assert result.answers[0].text == "Paris is the capital of France."
-    body = _html(at)
+    body = html_of(at)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;b&gt;bold&lt;/b&gt;" in body
     assert "<script>alert" not in body and "<b>bold" not in body
 
@@ -129,7 +117,7 @@ def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_pa
         if result.no_answer:
             assert any("does not answer" in w.value for w in at.warning)
         else:
-            assert "qa-best" in _html(at)
+            assert "qa-best" in html_of(at)
     finally:
         loaders._load_cached.clear()
 
