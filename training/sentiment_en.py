@@ -29,6 +29,15 @@ from core.registry import REPO_ROOT
 from core.sentiment_models import MiniLMSentiment, english_from_files, load_encoder, mean_pool, save_english
 
 
+def length_buckets(indices: list[int], lengths: list[int], batch: int, seed: int) -> list[list[int]]:
+    """Batches of similar length (little padding), in a shuffled order fixed by ``seed``."""
+    rng = random.Random(seed)
+    pool = sorted(indices, key=lambda i: (lengths[i], rng.random()))
+    batches = [pool[k:k + batch] for k in range(0, len(pool), batch)]
+    rng.shuffle(batches)
+    return batches
+
+
 def load_data(folder: Path) -> tuple[list[str], list[int]]:
     texts: list[str] = []
     labels: list[int] = []
@@ -142,10 +151,7 @@ def train_full(args, texts, labels, tr, va, te, t_start) -> None:
     best = -1.0
     for epoch in range(args.epochs):
         model.train()
-        rng = random.Random(args.seed + epoch)
-        pool = sorted(tr, key=lambda i: (lengths[i], rng.random()))
-        bl = [pool[k:k + args.batch] for k in range(0, len(pool), args.batch)]
-        rng.shuffle(bl)
+        bl = length_buckets(tr, lengths, args.batch, args.seed + epoch)
         t_ep = time.time()
         run = 0.0
         for k, b in enumerate(bl):
@@ -262,11 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     best_state = None
     for epoch in range(args.epochs):
         model.train()
-        # Length-bucketed batches (little padding), shuffled.
-        rng = random.Random(args.seed + epoch)
-        pool = sorted(tr, key=lambda i: (lengths[i], rng.random()))
-        bl = [pool[k:k + args.batch] for k in range(0, len(pool), args.batch)]
-        rng.shuffle(bl)
+        bl = length_buckets(tr, lengths, args.batch, args.seed + epoch)
         t_ep = time.time()
         run = 0.0
         for k, b in enumerate(bl):
