@@ -11,6 +11,7 @@ import torch
 from core import loaders
 from core.classify import (ZERO_SHOT_ZH_MODEL, ZeroShotUnavailable, classify, classify_zero_shot, explain,
                            label_names, normalise_label, parse_labels, route, units)
+from tests.hub_cache import fake_snapshot
 
 CHARS = list("这本书很好看非常失望质量差服务态度不错物流快") + list("abcdefghijklmnopqrstuvwxyz")
 WORDS = ["the", "movie", "was", "great", "bad", "boring", "film", "good", "awful", "a", "!", ",", "."]
@@ -56,12 +57,7 @@ def _wordpiece(folder, vocab, cls):
 
 
 def _snapshot(cache, repo_id):
-    repo = cache / ("models--" + repo_id.replace("/", "--"))
-    snap = repo / "snapshots" / "c0ffee"
-    snap.mkdir(parents=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("c0ffee")
-    return snap
+    return fake_snapshot(cache, repo_id, "c0ffee")
 
 
 def _force(model, favourite: int):

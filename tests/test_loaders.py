@@ -8,19 +8,16 @@ import torch
 
 from core import loaders, registry
 from core.loaders import ModelLoadError
+from tests.hub_cache import fake_snapshot
 
 
 def _fake_hub_cache(tmp_path, entry, make_model):
     from transformers import BertTokenizerFast
 
-    repo = tmp_path / ("models--" + entry.location.replace("/", "--"))
-    snap = repo / "snapshots" / ("b" * 40)
-    snap.mkdir(parents=True)
+    snap = fake_snapshot(tmp_path, entry.location, "b" * 40)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "warm", "up", "热", "身", "hello", "world"]
     BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(snap)
     make_model(len(vocab)).save_pretrained(snap)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("b" * 40)
     return snap
 
 

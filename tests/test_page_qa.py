@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_pages import html_of, open_page
+from tests.hub_cache import fake_snapshot
 
 
 
@@ -97,13 +98,9 @@ def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_pa
     from core import loaders
     from tests.test_qa_span import _bpe_tokenizer, _model
 
-    repo = tmp_path / "hub" / "models--deepset--roberta-base-squad2"
-    snap = repo / "snapshots" / "0123abc"
-    snap.mkdir(parents=True)
+    snap = fake_snapshot(tmp_path / "hub", "deepset/roberta-base-squad2", "0123abc")
     tok = _bpe_tokenizer(snap)
     _model("roberta", len(tok), tok.pad_token_id).save_pretrained(snap)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("0123abc")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     loaders._load_cached.clear()
     try:

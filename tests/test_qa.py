@@ -11,6 +11,7 @@ import torch
 
 from core import loaders
 from core.qa import Answer, answer, answer_details, pick_model
+from tests.hub_cache import fake_snapshot
 from tests.test_qa_span import _bpe_tokenizer, _model
 
 
@@ -67,13 +68,9 @@ def test_span_path_through_loaders_with_cached_tiny_model(monkeypatch, tmp_path)
     found by availability, picked as the default, loaded by the hf-qa builder and
     decoded into spans that keep the contract."""
     cache = tmp_path / "hub"
-    repo = cache / "models--deepset--roberta-base-squad2"
-    snap = repo / "snapshots" / "0123abc"
-    snap.mkdir(parents=True)
+    snap = fake_snapshot(cache, "deepset/roberta-base-squad2", "0123abc")
     tok = _bpe_tokenizer(snap)
     _model("roberta", len(tok), tok.pad_token_id).save_pretrained(snap)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("0123abc")
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     loaders._load_cached.clear()

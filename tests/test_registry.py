@@ -7,6 +7,7 @@ import pytest
 
 from core import availability as av
 from core import registry
+from tests.hub_cache import fake_snapshot
 
 
 def test_keys_unique_and_entries_complete():
@@ -46,12 +47,8 @@ def test_hub_model_in_local_cache_is_available(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     entry = registry.get("qa-roberta-squad2")
-    repo = tmp_path / ("models--" + entry.location.replace("/", "--"))
-    snap = repo / "snapshots" / ("a" * 40)
-    snap.mkdir(parents=True)
+    snap = fake_snapshot(tmp_path, entry.location, "a" * 40)
     (snap / "config.json").write_text("{}")
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("a" * 40)
     assert av.availability(entry).status == "available"
     assert registry.cached_snapshot(entry) == snap
     # and it becomes the default for English QA, ahead of the bundled sentence retrieval
