@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -46,15 +46,19 @@ def _browser_missing(reason: str) -> None:
 
 
 @contextlib.contextmanager
-def serve_app(log_name: str = "server.log") -> Iterator[str]:
-    """Start ``streamlit run app.py`` on a free loopback port; yield its base URL."""
+def serve_app(log_name: str = "server.log", command: Callable[[int], list[str]] | None = None,
+              env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the app on a free loopback port (``streamlit run app.py``, or ``command(port)``:
+    the arguments after the Python interpreter); wait until it is healthy; yield its base URL."""
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "DEMO_WARMUP": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "DEMO_WARMUP": "1", **(env or {})}
+    args = command(port) if command else [
+        "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.port", str(port), "--server.address", "127.0.0.1"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        [sys.executable, *args],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

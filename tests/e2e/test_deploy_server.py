@@ -4,14 +4,11 @@ and the container's ENTRYPOINT + CMD start a healthy server (on loopback here)."
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, _free_port
+from tests.e2e.conftest import _free_port, serve_app
 from tests.test_deploy import container_command, healthcheck_command
 
 
@@ -37,34 +34,15 @@ def test_dockerfile_healthcheck_passes_on_a_live_server_and_fails_without_one(ap
 
 def test_container_entrypoint_serves_a_healthy_app():
     """ENTRYPOINT + CMD of the Dockerfile, with the address swapped to loopback."""
-    port = _free_port()
     cmd = container_command()
     assert cmd[0] == "python"
-    args = [a for a in cmd[1:] if not a.startswith(("--server.port=", "--server.address="))]
-    args += [f"--server.port={port}", "--server.address=127.0.0.1", "--server.headless=true"]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / "entrypoint-server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT,
-                                env={**os.environ, "HF_HUB_OFFLINE": "1", "DEMO_WARMUP": "0"},
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 90
-            body = ""
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                        body = r.read().decode().strip()
-                        break
-                except OSError:
-                    time.sleep(0.3)
-            assert body == "ok", f"{' '.join(args)} did not become healthy; see {log_path}"
-            # it serves the app itself, not only the health route
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
-                assert r.status == 200 and b"<html" in r.read(4096).lower()
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, signal.SIGKILL)
+
+    def entrypoint(port: int) -> list[str]:
+        args = [a for a in cmd[1:] if not a.startswith(("--server.port=", "--server.address="))]
+        return [*args, f"--server.port={port}", "--server.address=127.0.0.1", "--server.headless=true"]
+
+    # serve_app fails the test unless /_stcore/health answers "ok"
+    with serve_app("entrypoint-server.log", command=entrypoint, env={"DEMO_WARMUP": "0"}) as url:
+        # it serves the app itself, not only the health route
+        with urllib.request.urlopen(url + "/", timeout=10) as r:
+            assert r.status == 200 and b"<html" in r.read(4096).lower()
