@@ -63,6 +63,7 @@ def _requested() -> str | None:
     return req
 
 
+@functools.cache
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:

@@ -176,15 +176,18 @@ def _resolve_builder(entry: ModelEntry) -> Callable[..., Built]:
 
 
 def _weights_path(entry: ModelEntry) -> Path:
-    av = availability(entry)
+    """Where the weights are; availability (and its network probe) is asked only when they
+    are not already on disk."""
     if entry.source == "bundled":
         path = registry.bundled_path(entry)
         if path is None:
-            raise ModelLoadError(entry.key, av.reason, "Pick another model, or run `make setup` / the training script.")
+            raise ModelLoadError(entry.key, availability(entry).reason,
+                                 "Pick another model, or run `make setup` / the training script.")
         return path
     cached = registry.cached_snapshot(entry)
     if cached is not None:
         return cached
+    av = availability(entry)
     if av.status != "downloadable":
         raise ModelLoadError(
             entry.key,
