@@ -4,11 +4,14 @@ Data: ``../shared/data/rt-polarity`` (``rt-polarity.pos`` / ``.neg``, Latin-1, o
 snippet a line). A fixed-seed random split: 10 % test (held out, reported only), 5 %
 validation (picks the best epoch), the rest trains.
 
-The bottom ``6 - n_top`` layers of the bundled MiniLM stay frozen, so their outputs are
-computed once for every sentence and cached; only the top ``n_top`` layers, the mean
-pooling and a linear classifier train on top of the cache. The result is saved as
-``models/sentiment-en/head.safetensors`` (see ``core/sentiment_models.py``), and the
-test accuracy is measured again after reloading that file through the app's builder.
+Default (``--mode full``): the top ``n_top`` MiniLM layers are fine-tuned end to end,
+with only the biases and LayerNorms of the layers below (BitFit); mean pooling and a
+linear classifier sit on top. ``--stages`` (default ``shipped``) runs one-epoch stages,
+each continuing the previous one with lower learning rates: the exact recipe of the
+shipped model, in one command. ``--mode cached`` is an older, cheaper variant (frozen
+bottom layers computed once). The result is saved as ``models/sentiment-en/head.safetensors``
+(see ``core/sentiment_models.py``), and the test accuracy is measured once, at the end,
+after reloading that file through the app's builder.
 
     python -m training.sentiment_en [--data ../shared/data/rt-polarity] [--out models/sentiment-en]
 """
@@ -19,6 +22,7 @@ import argparse
 import json
 import math
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -173,19 +177,69 @@ def train_full(args, texts, labels, tr, va, te, t_start) -> None:
             (args.out / "metrics.json").write_text(json.dumps({"val_accuracy": round(val, 4), "epoch": epoch,
                                                                "train_seconds_so_far": round(time.time() - t_start)}))
     train_s = time.time() - t_start
-    reloaded, tok2 = english_from_files(args.out)
-    test_acc = accuracy_full(reloaded, tok2, texts, labels, te)
+    test_acc = None
+    if not args.skip_test:
+        reloaded, tok2 = english_from_files(args.out)
+        test_acc = round(accuracy_full(reloaded, tok2, texts, labels, te), 4)
     path = args.out / "head.safetensors"
-    print(f"best val {best:.4f}; TEST acc (reloaded) {test_acc:.4f}; train {train_s:.0f}s; "
+    print(f"best val {best:.4f}; TEST acc (reloaded) {test_acc}; train {train_s:.0f}s; "
           f"{path.stat().st_size/1e6:.1f} MB", flush=True)
     metrics = {
-        "test_accuracy": round(test_acc, 4), "val_accuracy": round(best, 4),
+        "test_accuracy": test_acc, "val_accuracy": round(best, 4),
         "n_train": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed, "n_top": args.n_top,
         "file_mb": round(path.stat().st_size / 1e6, 1), "train_seconds_total": round(train_s),
         "threads": args.threads, "args": {k: str(v) for k, v in vars(args).items()},
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     print(json.dumps(metrics), flush=True)
+
+
+SHIPPED_STAGES = "5e-5:1e-3,2e-5:2e-4,1e-5:1e-4"
+
+
+def run_stages(args, argv: list[str]) -> None:
+    """Run one-epoch stages, each a fresh ``main`` (same seed) continuing from the one
+    before with its own learning rates; the last writes ``args.out``. This is exactly the
+    sequence of commands in the model card, in one process."""
+    import tempfile
+
+    stages = [tuple(s.split(":")) for s in (SHIPPED_STAGES if args.stages == "shipped" else args.stages).split(",")]
+    common = _without(argv, ("--stages", "--out", "--init-from", "--epochs", "--lr", "--head-lr"))
+    t0 = time.time()
+    record = []
+    with tempfile.TemporaryDirectory() as tmp:
+        prev = args.init_from
+        for k, (lr, head_lr) in enumerate(stages):
+            last = k == len(stages) - 1
+            out = args.out if last else Path(tmp) / f"stage{k + 1}"
+            stage_argv = ["--out", str(out), "--epochs", "1", "--lr", lr, "--head-lr", head_lr]
+            if prev:
+                stage_argv += ["--init-from", str(prev)]
+            print(f"== stage {k + 1}/{len(stages)}: {' '.join(stage_argv)}", flush=True)
+            ts = time.time()
+            main(common + stage_argv + ["--stages", ""] + ([] if last else ["--skip-test"]))
+            val = json.loads((out / "metrics.json").read_text())["val_accuracy"]
+            record.append({"lr": float(lr), "head_lr": float(head_lr), "val_accuracy": val,
+                           "seconds": round(time.time() - ts)})
+            prev = out
+    metrics = json.loads((args.out / "metrics.json").read_text())
+    metrics.update({"stages": record, "train_seconds_total": round(time.time() - t0),
+                    "command": "python -m training.sentiment_en " + " ".join(argv)})
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    print(f"all stages: {time.time() - t0:.0f}s", flush=True)
+
+
+def _without(argv: list[str], options: tuple[str, ...]) -> list[str]:
+    """``argv`` minus the given options and their values (``--opt v`` or ``--opt=v``)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in options:
+            skip = True
+        elif not a.startswith(tuple(o + "=" for o in options)):
+            out.append(a)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,7 +257,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init-from", type=Path, default=None, help="continue from a saved head (folder)")
     p.add_argument("--eval-only", action="store_true", help="only measure the saved model on the test split")
+    p.add_argument("--skip-test", action="store_true", help="do not measure the test split (intermediate stages)")
+    p.add_argument("--stages", default="shipped",
+                   help="one-epoch stages LR:HEAD_LR,... each continuing the previous one; "
+                        f"'shipped' = {SHIPPED_STAGES} (the recipe of models/sentiment-en)")
+    argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
+    if args.stages:
+        return run_stages(args, argv)
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
