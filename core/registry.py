@@ -95,10 +95,10 @@ MODELS: tuple[ModelEntry, ...] = (
         languages=("zh",),
         source="bundled",
         location="repo:models/sentiment-zh",
-        builder="hf-seq-cls",
-        size_mb=3.7,
+        builder="core.sentiment_models:build_chinese",
+        size_mb=14.1,
         licence="MIT (ours)",
-        description="A small character-level transformer trained from scratch on Chinese reviews.",
+        description="A small character-level transformer (with bigram input embeddings) trained from scratch on Chinese reviews.",
         quality=10,
     ),
     ModelEntry(

@@ -8,8 +8,10 @@ repository ships only what we changed: ``models/sentiment-en/head.safetensors`` 
 the fine-tuned top layers (stored in fp16), the tuned biases / LayerNorms and the classifier; :func:`build_english` rebuilds the whole
 model from the installed encoder plus that file.
 
-(The Chinese model is a plain ``BertForSequenceClassification`` and loads with the
-generic ``hf-seq-cls`` builder.)
+Chinese (registry key ``sentiment-zh-char``): :class:`CharBigramBertForSequenceClassification`,
+a small character-level BERT whose input embedding of each character also adds an
+embedding of the character bigram that starts there (the usual "char + bichar" input of
+Chinese NLP models). Tokens, positions and attention stay per character.
 """
 
 from __future__ import annotations
@@ -149,3 +151,76 @@ def build_english(entry: Any, path: Path, device: Any, *, attention: bool):
         m(input_ids=enc["input_ids"].to(m.device), attention_mask=enc["attention_mask"].to(m.device))
 
     return Built(model.to(device), tok, {"id2label": dict(LABELS), "max_length": 256}, warmup)
+
+
+# ---- Chinese: character BERT with bigram input embeddings ------------------------------
+
+try:
+    from transformers import BertForSequenceClassification as _BertSeqCls
+except ImportError:  # pragma: no cover - transformers is a hard dependency
+    _BertSeqCls = object  # type: ignore[assignment,misc]
+
+
+class CharBigramBertForSequenceClassification(_BertSeqCls):  # type: ignore[misc,valid-type]
+    """``BertForSequenceClassification`` over characters whose input embedding at position
+    ``i`` is ``word_embedding(id[i]) + bigram_embedding(bigram(id[i], id[i+1]))``.
+
+    The bigram table is a sorted buffer ``bigram_keys`` [n_bigrams] of ``a * vocab + b``
+    keys; a bigram not in it (and the last position) uses the zero row 0. Everything after
+    the input embedding is plain BERT, so ``output_attentions=True`` gives the usual
+    ``layers`` x [batch, heads, seq, seq] attention maps over characters.
+
+    ``forward(input_ids [B, T], attention_mask [B, T], ...)`` -> ``logits`` [B, num_labels].
+    """
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        n = int(getattr(config, "bigram_vocab_size", 0))
+        self.bigram_embeddings = nn.Embedding(n + 1, config.hidden_size, padding_idx=0)
+        self.register_buffer("bigram_keys", torch.zeros(n, dtype=torch.long))
+        self.post_init()
+
+    def set_bigrams(self, keys: torch.Tensor) -> None:
+        """Install the bigram table (training): ``keys`` [n_bigrams], any order."""
+        with torch.no_grad():
+            self.bigram_keys.copy_(torch.sort(keys.long()).values)
+            self.bigram_embeddings.weight[0].zero_()
+
+    def bigram_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """[B, T] token ids -> [B, T] rows of ``bigram_embeddings`` (0 = none)."""
+        keys = self.bigram_keys
+        out = torch.zeros_like(input_ids)
+        if keys.numel() == 0 or input_ids.shape[1] < 2:
+            return out
+        pair = input_ids[:, :-1] * self.config.vocab_size + input_ids[:, 1:]
+        pos = torch.searchsorted(keys, pair).clamp(max=keys.numel() - 1)
+        out[:, :-1] = torch.where(keys[pos] == pair, pos + 1, torch.zeros_like(pos))
+        return out
+
+    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
+                **kwargs: Any):
+        if inputs_embeds is None:
+            if input_ids is None:
+                raise ValueError("give input_ids (or inputs_embeds)")
+            inputs_embeds = (self.bert.embeddings.word_embeddings(input_ids)
+                             + self.bigram_embeddings(self.bigram_ids(input_ids)))
+        return super().forward(attention_mask=attention_mask, token_type_ids=token_type_ids,
+                               inputs_embeds=inputs_embeds, **kwargs)
+
+
+def build_chinese(entry: Any, path: Path, device: Any, *, attention: bool):
+    """Registry builder for ``sentiment-zh-char`` (see ``core/loaders.py``)."""
+    from transformers import AutoTokenizer
+
+    from core.device import torch_dtype
+    from core.loaders import Built
+
+    kwargs: dict[str, Any] = {"dtype": torch_dtype()}
+    if attention:
+        kwargs["attn_implementation"] = "eager"
+    model = CharBigramBertForSequenceClassification.from_pretrained(str(path), **kwargs)
+    tok = AutoTokenizer.from_pretrained(str(path))
+    meta = {"id2label": {int(k): v for k, v in model.config.id2label.items()},
+            "max_length": min(int(getattr(tok, "model_max_length", 128) or 128), 512)}
+    return Built(model.eval().to(device), tok, meta)
