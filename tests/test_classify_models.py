@@ -67,7 +67,9 @@ def test_chinese_model_reported_accuracy_is_real():
     preds = classify([texts[i] for i in sample], model="sentiment-zh-char")
     acc = sum(p.label == ("positive" if labels[i] else "negative") for p, i in zip(preds, sample)) / len(sample)
     assert acc > 0.75 and abs(acc - metrics["test_accuracy"]) < 0.05
-    assert 0 < metrics["baseline_tfidf_lr_test_accuracy"] <= 1
+    # the targets, as reported by the training run: >= 90 % and >= the TF-IDF + LR baseline
+    assert metrics["test_accuracy"] >= 0.90
+    assert metrics["test_accuracy"] >= metrics["baseline_tfidf_lr_test_accuracy"] > 0.5
 
 
 def test_english_examples():

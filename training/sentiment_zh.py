@@ -8,11 +8,13 @@ reviews into the test split, as in the published reference points; the accuracy 
 test reviews that never occur in the training split ("unseen") is reported too, and
 ``--dedupe`` trains and tests on one copy of each review instead.
 
-The model is a transformers ``BertForSequenceClassification`` (3 layers x 4 heads,
-hidden 128, 128 positions) with a character vocabulary of the most frequent characters
-of the training split; it is saved with ``save_pretrained`` (safetensors) together with a
-``BertTokenizerFast`` so that ``AutoModelForSequenceClassification`` /
-``AutoTokenizer.from_pretrained(folder)`` load it (registry builder ``hf-seq-cls``).
+The model is ``core.sentiment_models.CharBigramBertForSequenceClassification``: a
+transformers BERT (3 layers x 4 heads, hidden 128, 128 positions) over characters (a
+vocabulary of the most frequent characters of the training split), whose input embedding
+of each character adds an embedding of the character bigram starting there (the most
+frequent ``--bigrams`` bigrams of the training split). It is saved with
+``save_pretrained`` (safetensors) together with a ``BertTokenizerFast``; the registry
+builder ``core.sentiment_models:build_chinese`` loads it.
 
 A character 1-3-gram TF-IDF + logistic-regression baseline is trained and evaluated on
 the same split, and both accuracies are written to ``metrics.json`` beside the model.
@@ -102,10 +104,21 @@ def baseline_tfidf(train_x, train_y, test_x, test_y):
     return clf.predict(vec.transform(test_x)) == np.array(test_y)  # per test item: correct?
 
 
-def polarity_init(model, tok, train_x, train_y, dims: int) -> None:
+def bigram_keys(enc: list[list[int]], order: list[int], vocab_size: int, top: int) -> torch.Tensor:
+    """Keys ``a * vocab_size + b`` of the ``top`` most frequent character bigrams (seen at
+    least twice) in the training reviews ``order`` ([CLS]/[SEP] excluded) -> [n_bigrams]."""
+    counts: collections.Counter = collections.Counter()
+    for i in order:
+        ids = enc[i][1:-1]
+        counts.update(zip(ids[:-1], ids[1:]))
+    keys = [a * vocab_size + b for (a, b), k in counts.most_common(top) if k >= 2]
+    return torch.tensor(keys, dtype=torch.long)
+
+
+def polarity_init(model, tok, train_x, train_y, dims: int, scale: float = 0.5) -> None:
     """Start the character embeddings off with what a linear model learns from the same
     training split: the logistic-regression weight of each character (present / absent)
-    is written into the first ``dims`` embedding dimensions (scaled to std 0.5)."""
+    is written into the first ``dims`` embedding dimensions (scaled to std ``scale``)."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -113,7 +126,7 @@ def polarity_init(model, tok, train_x, train_y, dims: int) -> None:
     vec = CountVectorizer(analyzer="char", lowercase=True, binary=True, vocabulary=[c for c in vocab if len(c) == 1])
     clf = LogisticRegression(C=1.0, max_iter=1000).fit(vec.transform(train_x), train_y)
     coef = torch.tensor(clf.coef_[0], dtype=torch.float32)
-    coef = coef / coef.std().clamp(min=1e-6) * 0.5
+    coef = coef / coef.std().clamp(min=1e-6) * scale
     emb = model.bert.embeddings.word_embeddings.weight
     with torch.no_grad():
         for ch, j in vec.vocabulary_.items():
@@ -163,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "chn-sentiment")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "sentiment-zh")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--max-len", type=int, default=128, help="positions of the model (tokens it reads, [CLS]/[SEP] included)")
     p.add_argument("--train-len", type=int, default=128, help="tokens kept per review while training")
     p.add_argument("--hidden", type=int, default=128)
@@ -171,18 +184,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--ffn", type=int, default=256)
     p.add_argument("--vocab", type=int, default=5000)
-    p.add_argument("--lr", type=float, default=1.5e-3)
-    p.add_argument("--batch-tokens", type=int, default=3072)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-tokens", type=int, default=4096)
     p.add_argument("--max-steps", type=int, default=0, help="stop early (timing runs)")
     p.add_argument("--dedupe", action="store_true", help="one copy of each review before splitting")
     p.add_argument("--keep-train-copies", action="store_true", help="train on repeated reviews as often as they occur")
-    p.add_argument("--polarity-init", type=int, default=0, metavar="DIMS",
+    p.add_argument("--bigrams", type=int, default=20000, help="bigram embeddings (most frequent training bigrams)")
+    p.add_argument("--polarity-scale", type=float, default=0.1)
+    p.add_argument("--skip-test", action="store_true", help="do not measure the test split (exploration)")
+    p.add_argument("--polarity-init", type=int, default=8, metavar="DIMS",
                    help="write per-character logistic-regression weights into DIMS embedding dimensions")
     p.add_argument("--init-from", type=Path, default=None, help="continue from a saved model (folder)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
-    from transformers import BertConfig, BertForSequenceClassification
+    from transformers import BertConfig
+
+    from core.sentiment_models import CharBigramBertForSequenceClassification as Model
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -206,11 +224,12 @@ def main(argv: list[str] | None = None) -> None:
     train_texts = {texts[i] for i in tr}
     unseen = [k for k, i in enumerate(te) if texts[i] not in train_texts]
     t0 = time.time()
-    base_ok = baseline_tfidf([texts[i] for i in tr], [labels[i] for i in tr],
-                             [texts[i] for i in te], [labels[i] for i in te])
+    both = baseline_tfidf([texts[i] for i in tr], [labels[i] for i in tr],
+                          [texts[i] for i in va + te], [labels[i] for i in va + te])
+    base_val, base_ok = float(both[:len(va)].mean()), both[len(va):]
     base_acc, base_unseen = float(base_ok.mean()), float(base_ok[unseen].mean())
     base_s = time.time() - t0
-    print(f"baseline char 1-3-gram TF-IDF + LR: test acc {base_acc:.4f}, unseen {base_unseen:.4f} "
+    print(f"baseline char 1-3-gram TF-IDF + LR: val acc {base_val:.4f} "
           f"({len(unseen)} of {len(te)} test reviews not in train) ({base_s:.0f}s)", flush=True)
 
     vocab = build_vocab([texts[i] for i in tr], args.vocab)
@@ -222,19 +241,24 @@ def main(argv: list[str] | None = None) -> None:
     unk = sum(x == tok.unk_token_id for i in tr for x in enc_train[i]) / sum(len(enc_train[i]) for i in tr)
     print(f"vocab {len(vocab)}, unknown-token rate on train {unk:.4f}", flush=True)
 
+    keys = bigram_keys(enc_train, tr, len(vocab), args.bigrams) if args.bigrams else torch.zeros(0, dtype=torch.long)
+    print(f"bigrams {len(keys)}", flush=True)
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
         num_attention_heads=args.heads, intermediate_size=args.ffn, max_position_embeddings=args.max_len,
         type_vocab_size=2, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
         id2label=dict(LABELS), label2id={v: k for k, v in LABELS.items()}, pad_token_id=0,
+        bigram_vocab_size=len(keys), architectures=["CharBigramBertForSequenceClassification"],
     )
-    model = BertForSequenceClassification(config)
+    model = Model(config)
+    model.set_bigrams(keys)
     if args.init_from:  # continue training a saved model (same split, same vocabulary)
-        model = BertForSequenceClassification.from_pretrained(str(args.init_from))
+        model = Model.from_pretrained(str(args.init_from))
         assert model.config.vocab_size == len(vocab), "the saved model has another vocabulary"
         print(f"continuing from {args.init_from}", flush=True)
     elif args.polarity_init:
-        polarity_init(model, tok, [texts[i] for i in tr], [labels[i] for i in tr], args.polarity_init)
+        polarity_init(model, tok, [texts[i] for i in tr], [labels[i] for i in tr], args.polarity_init,
+                      args.polarity_scale)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model parameters: {n_params/1e6:.2f} M", flush=True)
 
@@ -278,21 +302,24 @@ def main(argv: list[str] | None = None) -> None:
         if args.max_steps and step >= args.max_steps:
             break
     model.load_state_dict(best_state)
+    train_s = time.time() - t_start
+    if args.skip_test:
+        print(f"best epoch {best[1]} (val {best[0]:.4f}, baseline val {base_val:.4f}); total {train_s:.0f}s", flush=True)
+        return
     test_ok = evaluate(model, enc_full, labels, te)
     test_acc, test_unseen = float(test_ok.mean()), float(test_ok[unseen].mean())
-    train_s = time.time() - t_start
     print(f"best epoch {best[1]} (val {best[0]:.4f}); TEST acc {test_acc:.4f}, unseen {test_unseen:.4f}; "
-          f"total {train_s:.0f}s", flush=True)
+          f"baseline TEST acc {base_acc:.4f}, unseen {base_unseen:.4f}; total {train_s:.0f}s", flush=True)
 
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     metrics = {
         "test_accuracy": round(test_acc, 4), "test_accuracy_unseen": round(test_unseen, 4),
         "val_accuracy": round(best[0], 4), "best_epoch": best[1],
-        "baseline_tfidf_lr_test_accuracy": round(base_acc, 4),
+        "baseline_tfidf_lr_test_accuracy": round(base_acc, 4), "baseline_tfidf_lr_val_accuracy": round(base_val, 4),
         "baseline_tfidf_lr_test_accuracy_unseen": round(base_unseen, 4), "n_test_unseen": len(unseen),
         "n_train_distinct": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed,
-        "parameters": n_params, "vocab": len(vocab), "train_seconds_total": round(train_s),
+        "parameters": n_params, "bigrams": len(keys), "vocab": len(vocab), "train_seconds_total": round(train_s),
         "threads": args.threads, "args": {k: str(v) for k, v in vars(args).items()},
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
