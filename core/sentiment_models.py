@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from transformers import BertForSequenceClassification
 
 HEAD_FILE = "head.safetensors"
 LABELS = {0: "negative", 1: "positive"}
@@ -155,13 +156,7 @@ def build_english(entry: Any, path: Path, device: Any, *, attention: bool):
 
 # ---- Chinese: character BERT with bigram input embeddings ------------------------------
 
-try:
-    from transformers import BertForSequenceClassification as _BertSeqCls
-except ImportError:  # pragma: no cover - transformers is a hard dependency
-    _BertSeqCls = object  # type: ignore[assignment,misc]
-
-
-class CharBigramBertForSequenceClassification(_BertSeqCls):  # type: ignore[misc,valid-type]
+class CharBigramBertForSequenceClassification(BertForSequenceClassification):
     """``BertForSequenceClassification`` over characters whose input embedding at position
     ``i`` is ``word_embedding(id[i]) + bigram_embedding(bigram(id[i], id[i+1]))``.
 
