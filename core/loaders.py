@@ -146,20 +146,28 @@ def build_hf(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> 
     """Generic Hugging Face builder: Auto class by ``entry.builder``, tokenizer beside it."""
     import transformers
 
+    auto = getattr(transformers, _HF_AUTO[entry.builder])
+    return build_hf_class(auto, path, attention=attention, seq_cls=entry.builder == "hf-seq-cls")
+
+
+def build_hf_class(model_class: Any, path: Path, *, attention: bool, seq_cls: bool) -> Built:
+    """``model_class.from_pretrained(path)`` (our dtype; eager attention when asked) with the
+    tokenizer beside it, its label names (``seq_cls``), input limit and a tiny warm-up."""
+    import transformers
+
     from core.device import torch_dtype
 
-    auto = getattr(transformers, _HF_AUTO[entry.builder])
     kwargs: dict[str, Any] = {"dtype": torch_dtype()}
     if attention:
         kwargs["attn_implementation"] = "eager"
-    model = auto.from_pretrained(str(path), **kwargs)
+    model = model_class.from_pretrained(str(path), **kwargs)
     tok = transformers.AutoTokenizer.from_pretrained(str(path))
     meta: dict[str, Any] = {}
     id2label = getattr(model.config, "id2label", None)
-    if id2label and entry.builder == "hf-seq-cls":
+    if id2label and seq_cls:
         meta["id2label"] = {int(k): v for k, v in id2label.items()}
     meta["max_length"] = min(getattr(tok, "model_max_length", 512) or 512, 512)
-    return Built(model, tok, meta)
+    return Built(model, tok, meta, _hf_warmup)
 
 
 def _hf_warmup(model: Any, tok: Any) -> None:
@@ -241,7 +249,7 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
     try:
         built = _resolve_builder(entry)(entry, path, device, attention=attention)
         model = built.model.to(device).eval()
-        warm = built.warmup or (_hf_warmup if entry.builder in _HF_AUTO else None)
+        warm = built.warmup
         if warm is not None:
             with torch.inference_mode():
                 warm(model, built.preprocessor)

@@ -206,16 +206,6 @@ class CharBigramBertForSequenceClassification(BertForSequenceClassification):
 
 def build_chinese(entry: Any, path: Path, device: Any, *, attention: bool):
     """Registry builder for ``sentiment-zh-char`` (see ``core/loaders.py``)."""
-    from transformers import AutoTokenizer
+    from core.loaders import build_hf_class
 
-    from core.device import torch_dtype
-    from core.loaders import Built
-
-    kwargs: dict[str, Any] = {"dtype": torch_dtype()}
-    if attention:
-        kwargs["attn_implementation"] = "eager"
-    model = CharBigramBertForSequenceClassification.from_pretrained(str(path), **kwargs)
-    tok = AutoTokenizer.from_pretrained(str(path))
-    meta = {"id2label": {int(k): v for k, v in model.config.id2label.items()},
-            "max_length": min(int(getattr(tok, "model_max_length", 128) or 128), 512)}
-    return Built(model.eval().to(device), tok, meta)
+    return build_hf_class(CharBigramBertForSequenceClassification, Path(path), attention=attention, seq_cls=True)
