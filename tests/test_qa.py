@@ -33,8 +33,8 @@ def test_answer_is_frozen():
 
 
 def test_offline_default_models(offline):
-    assert pick_model(EN_CTX) == "minilm"
-    assert pick_model(ZH_CTX) == "lexical"
+    assert pick_model(EN_CTX) == "qa-e5"  # our span model, English and Chinese
+    assert pick_model(ZH_CTX) == "qa-e5"
     assert pick_model(ZH_CTX, "minilm") == "lexical"  # MiniLM is English only
 
 
@@ -55,7 +55,7 @@ def test_type_errors():
 
 
 def test_chinese_offline_answer_contract(offline):
-    result = answer_details("北京是哪个国家的首都？", ZH_CTX, top_k=2)
+    result = answer_details("北京是哪个国家的首都？", ZH_CTX, top_k=2, model="lexical")
     assert result.model == "lexical" and result.mode == "sentence" and result.windows == 3
     assert len(result.answers) == 2
     assert result.answers[0].text == "北京是中国的首都。"

