@@ -28,7 +28,7 @@ import numpy as np
 from core import e5_packed
 from core.e5_convert import WORD_Q4_FILE, convert
 
-FORMAT = 1  # bump when the converted folder's layout changes
+FORMAT = 2  # bump when the converted folder's layout changes
 _FILES = ("config.json", "model.safetensors", WORD_Q4_FILE, "tokenizer.json", "tokenizer_config.json")
 _LOCK = threading.Lock()
 
@@ -79,7 +79,7 @@ def _valid(folder: Path, sha: str) -> bool:
 
 def ensure_converted(path: Path | None = None) -> Path:
     """The converted folder for the packed file ``path`` (default: the installed one),
-    converting it first if needed (about 40 s once). Safe across threads and processes."""
+    converting it first if needed (a few seconds, once). Safe across threads and processes."""
     path = Path(path) if path is not None else packed_file()
     st = path.stat()
     sha = _sha256(str(path), st.st_size, st.st_mtime_ns)

@@ -22,6 +22,7 @@ DEFAULTS: tuple[tuple[str, str, bool], ...] = (
     ("sentiment", "en", False),
     ("sentiment", "zh", False),
     ("qa", "en", False),
+    ("qa", "zh", False),
     ("zero-shot", "en", False),
     ("attention", "en", True),
     ("attention", "zh", True),

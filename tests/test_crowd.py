@@ -80,8 +80,8 @@ def test_errors_become_messages_not_tracebacks(monkeypatch, tmp_path):
 
 def test_warm_defaults_loads_the_offline_defaults():
     warmed = warmup.warm_defaults()
-    assert "minilm" in warmed and "minilm (attention)" in warmed
-    assert "minilm" in loaders.loaded_models()
+    assert "qa-e5" in warmed and "e5-small (attention)" in warmed
+    assert "qa-e5" in loaders.loaded_models()
 
 
 def test_background_warmup_can_be_turned_off(monkeypatch):

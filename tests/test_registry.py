@@ -63,15 +63,18 @@ def test_downloadable_when_online(monkeypatch, tmp_path):
     assert a.status == "downloadable"
     assert av.availability("qa-roberta-squad2", online=False).status == "unavailable"
     # "available" beats "downloadable": the default never starts a 500 MB download by itself
-    assert av.default_model("qa", "en", online=True) == "minilm"
+    assert av.default_model("qa", "en", online=True) == "qa-e5"
     # ... but where nothing is available, a downloadable model serves
+    fake = replace(registry.get("qa-e5"), location="repo:models/does-not-exist")
+    monkeypatch.setattr(registry, "_BY_KEY", {**registry._BY_KEY, "qa-e5": fake})
+    monkeypatch.setattr(registry, "MODELS", tuple(fake if m.key == "qa-e5" else m for m in registry.MODELS))
     assert av.default_model("qa", "zh", online=True) in {"qa-roberta-zh", "qa-xlmr-squad2"}
 
 
 def test_default_prefers_available_over_downloadable(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    assert av.default_model("attention", "en", online=True) == "minilm"  # bundled wins
-    assert av.default_model("qa", "en", online=False) == "minilm"
+    assert av.default_model("attention", "en", online=True) == "e5-small"  # bundled wins
+    assert av.default_model("qa", "en", online=False) == "qa-e5"
 
 
 def test_missing_bundled_weights_are_unavailable_with_reason():

@@ -51,7 +51,7 @@ def test_every_view_renders(app_server, browser_page, lang):
 
 def test_grid_click_opens_that_head(app_server, browser_page):
     page = browser_page
-    page.goto_app(f"{app_server}/attention?lang=en&view=grid")
+    page.goto_app(f"{app_server}/attention?lang=en&view=grid&model=minilm")
     page.wait_for_selector(".js-plotly-plot .scatterlayer .point", timeout=30_000)
     points = page.locator(".js-plotly-plot .scatterlayer .point")
     assert points.count() == 6 * 12
@@ -98,7 +98,7 @@ def test_empty_text_prompts(app_server, browser_page):
 
 def test_png_and_csv_export(app_server, browser_page, tmp_path):
     page = browser_page
-    page.goto_app(f"{app_server}/attention?lang=en&layer=2&head=3")
+    page.goto_app(f"{app_server}/attention?lang=en&layer=2&head=3&model=minilm")
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
     page.locator(".js-plotly-plot").hover()
     with page.expect_download(timeout=30_000) as png:
