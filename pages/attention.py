@@ -2,7 +2,10 @@
 
 Reads ``?text=``, ``?pair=``, ``?model=`` (links from the QA and classify pages) and keeps
 its whole view in the URL (text, pair, model, view, layer, head, options), so a shared
-link reproduces what is on screen.
+link reproduces what is on screen. ``?model=`` may name any model whose attention can be
+shown (``core.attention.can_show``), e.g. the QA or sentiment model that just answered,
+even one that is not in the attention model picker; the page then shows that model with a
+button back to the picker.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from core.attention import (
     apply_view,
     apply_view_vector,
     attention_maps,
+    can_show,
     head_average,
     head_stats,
     make_view,
     rollout,
 )
+from core.availability import availability
 from core.text import detect_language
 from ui.attention_figures import grid_figure, heatmap_figure, rollout_figure, thumb_size
 from ui.common import ensure_model, friendly_errors, model_picker, page_header, record_prediction
@@ -74,6 +79,35 @@ def _open_clicked_head() -> None:
                 return
     except Exception:  # noqa: BLE001 - a strange event must not break the page
         log.exception("could not read the grid click")
+
+
+def _explicit_model() -> str | None:
+    """The URL's ``?model=`` when it is a model the picker does not list but whose attention
+    can be shown (the QA / sentiment model a link came from); else ``None``."""
+    wanted = st.query_params.get("model")
+    if not wanted or wanted in {e.key for e in registry.entries("attention")}:
+        return None
+    return wanted if can_show(wanted) else None
+
+
+def _back_to_picker() -> None:
+    st.session_state.pop("attn_model", None)
+    if "model" in st.query_params:
+        del st.query_params["model"]
+
+
+def _explicit_model_box(key: str) -> str | None:
+    """Says which model is shown (named by the link) with a way back to the picker; the key
+    when it can be used here, else ``None`` after saying why."""
+    entry = registry.get(key)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption(t("attention.explicit_model", model=entry.name), width="content")
+        st.button(t("attention.other_models"), key="attn_back", on_click=_back_to_picker, type="tertiary", icon="↩️")
+    av = availability(entry)
+    if not av.usable:
+        st.warning(t("picker.unusable", model=entry.name, reason=av.reason), icon="⛔")
+        return None
+    return key
 
 
 def _compute(text: str, pair: str | None, key: str) -> AttentionResult:
@@ -158,14 +192,18 @@ def main() -> None:
             del st.query_params["model"]
     st.session_state["_attn_lang"] = text_lang
 
-    key = model_picker("attention", text_lang, key="attn_model")
+    explicit = _explicit_model()
+    key = _explicit_model_box(explicit) if explicit else model_picker("attention", text_lang, key="attn_model")
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         st.toggle(t("attention.hide_special"), key="hide", bind="query-params", help=t("attention.hide_special_help"))
         st.toggle(t("attention.merge"), key="merge", bind="query-params", help=t("attention.merge_help"))
-    chosen = st.session_state.get("attn_model")
-    if chosen and st.query_params.get("model") != chosen:
-        st.query_params["model"] = chosen
-    st.session_state["_attn_model_url"] = chosen
+    if explicit:
+        st.session_state["_attn_model_url"] = explicit
+    else:
+        chosen = st.session_state.get("attn_model")
+        if chosen and st.query_params.get("model") != chosen:
+            st.query_params["model"] = chosen
+        st.session_state["_attn_model_url"] = chosen
     if key is None:
         return
     if not text.strip():

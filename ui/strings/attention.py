@@ -22,16 +22,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "attention.empty": {
         "en": "Type a sentence above (or pick an example) to see how the model reads it.",
         "zh": "请在上方输入一句话（或选择一个示例），看看模型是如何“阅读”它的。"},
+    "attention.explicit_model": {
+        "en": "Showing the attention of **{model}**, the model behind the result you came from.",
+        "zh": "正在显示 **{model}** 的注意力，也就是给出你刚才所看结果的模型。"},
+    "attention.other_models": {"en": "Choose another model", "zh": "选择其他模型"},
     "attention.hide_special": {"en": "Hide special tokens", "zh": "隐藏特殊词元"},
     "attention.hide_special_help": {
-        "en": "Drop [CLS], [SEP] and similar markers; each row is re-normalised over the remaining tokens.",
-        "zh": "去掉 [CLS]、[SEP] 等标记词元；每一行在剩余词元上重新归一化。"},
+        "en": "Drop [CLS], [SEP], <s>, </s> and similar markers; each row is re-normalised over the remaining tokens.",
+        "zh": "去掉 [CLS]、[SEP]、<s>、</s> 等标记词元；每一行在剩余词元上重新归一化。"},
     "attention.merge": {"en": "Merge word pieces into words", "zh": "合并子词为完整词 / 汉字"},
     "attention.merge_help": {
-        "en": "Join pieces like “un ##believ ##ably” into one word (attention to a word = sum over its pieces, "
-              "attention from a word = average of its pieces). Chinese is shown character by character.",
-        "zh": "把“un ##believ ##ably”这类子词合并为一个词（流向该词的注意力取各子词之和，"
-              "从该词发出的注意力取各子词的平均）。中文按单个汉字显示。"},
+        "en": "Join pieces like “un ##believ ##ably” or “▁un beli eva bly” into one word (attention to a word = sum "
+              "over its pieces, attention from a word = average of its pieces). Punctuation stays apart, and "
+              "Chinese is never glued together: each character, or each piece of the model's own vocabulary "
+              "(e.g. “餐厅”), stays on its own.",
+        "zh": "把“un ##believ ##ably”或“▁un beli eva bly”这类子词合并为一个词（流向该词的注意力取各子词之和，"
+              "从该词发出的注意力取各子词的平均）。标点单独显示；中文不会被合并：每个汉字、或模型词表里的每个片段"
+              "（如“餐厅”）各自独立显示。"},
     "attention.hidden_note": {
         "en": "Special tokens are hidden: each row is re-normalised to 100 % over the remaining tokens.",
         "zh": "已隐藏特殊词元：每一行在剩余词元上重新归一化为 100%。"},

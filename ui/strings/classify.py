@@ -111,11 +111,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "classify.zs_need_two": {"en": "Give at least two labels, separated by commas.", "zh": "请至少输入两个类别，用逗号分隔。"},
     "classify.zs_empty": {"en": "Type a text to compare with your labels.", "zh": "请输入一段文本，与你的类别进行比较。"},
     "classify.zs_zh_unavailable": {
-        "en": "Your own labels on Chinese text need a multilingual encoder: **{model}** ({repo}). "
-              "It is not available offline. Connect to the internet (or run `python -m core.prefetch` once online) "
-              "to use it; English text works offline with the bundled MiniLM.",
-        "zh": "对中文文本使用自定义类别需要多语言编码器：**{model}**（{repo}）。当前离线无法使用。"
-              "请联网（或在联网时运行一次 `python -m core.prefetch`）后使用；英文文本可以用内置的 MiniLM 离线完成。"},
+        "en": "Your own labels on Chinese text (or Chinese labels) need a multilingual encoder, and none can be "
+              "used here: the bundled **{bundled}** is not installed (`make setup` installs it), and **{hub}** "
+              "({repo}) needs the internet once (or `python -m core.prefetch`). English text with English labels "
+              "still works offline.",
+        "zh": "对中文文本（或中文类别）使用自定义类别需要多语言编码器，但当前没有可用的：内置的 **{bundled}** 未安装"
+              "（运行 `make setup` 即可安装），**{hub}**（{repo}）需要联网一次（或运行 `python -m core.prefetch`）。"
+              "英文文本配英文类别仍可离线使用。"},
     "classify.zs_try_en": {"en": "Try an English example instead", "zh": "改用英文示例试试"},
     "classify.zs_model": {"en": "Encoder: {model} · template “{template}”", "zh": "编码器：{model} · 模板“{template}”"},
 }
