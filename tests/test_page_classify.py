@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.availability import availability
 from tests.apptest_pages import html_of, open_page
+
+ZH_DEFAULT = "sentiment-zh-e5" if availability("e5-small").status == "available" else "sentiment-zh-char"
 
 
 
@@ -41,7 +44,7 @@ def test_chinese_ui_and_example_negative():
     assert at.text_area(key="cls_text").value.startswith("手机用了三天")
     assert not at.exception
     pred, _, _ = _single(at)
-    assert pred.label == "negative" and pred.model == "sentiment-zh-char"
+    assert pred.label == "negative" and pred.model == ZH_DEFAULT
     assert "负面" in html_of(at) and "置信度" in html_of(at)
 
 
