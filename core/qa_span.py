@@ -23,6 +23,7 @@ transformers 5 has no question-answering pipeline, so this module does what it d
 from __future__ import annotations
 
 import inspect
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,6 +203,11 @@ def align_to_words(context: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _only_punctuation(text: str) -> bool:
+    """Punctuation and spaces only (an emoji or a symbol is a possible answer)."""
+    return all(unicodedata.category(ch)[0] in "PZC" for ch in text)
+
+
 def _trim(context: str, start: int, end: int) -> tuple[int, int]:
     while start < end and context[start].isspace():
         start += 1
@@ -252,8 +258,8 @@ def decode_spans(
                     continue
                 a, b = _trim(context, int(windows.offsets[w, i, 0]), int(windows.offsets[w, j, 1]))
                 a, b = align_to_words(context, a, b)
-                if b <= a:
-                    continue
+                if b <= a or _only_punctuation(context[a:b]):
+                    continue  # empty, or punctuation only ("。"): never an answer
                 score = float(log_ps[w, i] + log_pe[w, j])
                 logit = float(start_logits[w, i] + end_logits[w, j])
                 old = candidates.get((a, b))

@@ -12,9 +12,12 @@ Checkpoints (model, optimiser, schedule, progress) are written atomically every
 ``--ckpt-every`` steps into ``--run``; running the same command again resumes. Progress
 and an ETA go to stdout. At the end the fine-tuned weights (everything but the word
 embeddings) are saved in fp16 as ``layers.safetensors`` in ``--out``, with the validation
-scores and the "may not contain the answer" threshold calibrated on validation.
+scores and the "may not contain the answer" threshold calibrated on validation; frozen
+weights are not shipped (they load from the base).
 
-    python -m training.qa                      # train (resumes), export to models/qa-e5
+    python -m training.qa                      # stage 1: train (resumes), export to models/qa-e5
+    python -m training.qa --init-from models/qa-e5 --run runs/qa-e5-stage2 --lr 5e-5 --epochs 0.45 \
+        --seed 8 --drcd-train 3000              # stage 2 (the shipped model), same export
     python -m training.qa --heldout            # report the held-out XQuAD test (once)
 """
 
@@ -124,8 +127,10 @@ def evaluate(model, tok, examples) -> dict:
         em, f1 = qa_data.score(text, [a for a, _ in ex.answers], ex.lang)
         by_lang.setdefault(ex.lang, []).append((em, f1))
         rows.append({"lang": ex.lang, "score": sc, "f1": f1, "em": em, "pred": text, "len": len(text)})
-    res = {lang: {"n": len(v), "em": 100 * float(np.mean([x[0] for x in v])),
-                  "f1": 100 * float(np.mean([x[1] for x in v]))} for lang, v in by_lang.items()}
+    for ex, (text, _) in zip(examples, preds):
+        by_lang.setdefault(ex.source, []).append(qa_data.score(text, [a for a, _ in ex.answers], ex.lang))
+    res = {key: {"n": len(v), "em": 100 * float(np.mean([x[0] for x in v])),
+                 "f1": 100 * float(np.mean([x[1] for x in v]))} for key, v in by_lang.items()}
     return {"scores": res, "rows": rows}
 
 
@@ -165,8 +170,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ckpt-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--val-size", type=int, default=400, help="validation questions scored at the end")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start from an exported model folder (a second stage) instead of the base")
     p.add_argument("--heldout", action="store_true", help="score the exported model on the held-out test")
+    p.add_argument("--int8-check", action="store_true",
+                   help="score the exported model and a dynamically int8-quantised copy on validation")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -177,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     tok = e5.tokenizer()
     if args.heldout:
         return report_heldout(args, tok)
+    if args.int8_check:
+        return int8_check(args, tok)
 
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
@@ -196,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(train)} training questions -> {len(feats)} windows "
           f"({sum(f[1] == 0 for f in feats)} without answer), {time.time() - t0:.0f} s", flush=True)
 
-    model = e5.build_model(BertForQuestionAnswering, config_overrides={"num_labels": 2})
+    weights = args.init_from / "layers.safetensors" if args.init_from else None
+    model = e5.build_model(BertForQuestionAnswering, weights=weights, config_overrides={"num_labels": 2})
     model.train()
     for layer in model.bert.encoder.layer[: args.freeze_layers]:
         layer.requires_grad_(False)
@@ -246,24 +257,38 @@ def main(argv: list[str] | None = None) -> None:
     export(args, model, tok, sp["validation"], wall, len(feats), total, losses)
 
 
+# validation questions scored per source: every XQuAD one (the test's domain), fewer of the
+# long COVID-QA articles (about 60 windows each)
+VAL_PER_SOURCE = {"xquad.en": 1000, "xquad.zh": 1000, "cmrc2018_dev": 120, "drcd_test": 120, "covid_qa": 12}
+
+
+def validation_sample(validation, seed: int):
+    rng = random.Random(seed)
+    out = []
+    for source, n in VAL_PER_SOURCE.items():
+        exs = [e for e in validation if e.source == source]
+        rng.shuffle(exs)
+        out += exs[:n]
+    return out
+
+
 def export(args, model, tok, validation, wall: float, n_feats: int, total: int, losses) -> None:
     from safetensors.torch import save_file
 
     from core import e5
 
-    rng = random.Random(args.seed)
-    val = list(validation)
-    rng.shuffle(val)
-    val = val[: args.val_size]
+    val = validation_sample(validation, args.seed)
     t0 = time.time()
     ev = evaluate(model, tok, val)
     cal = calibrate_threshold(ev["rows"])
     args.out.mkdir(parents=True, exist_ok=True)
-    state = e5.trainable_state(model, torch.float16)
+    trained = {n for n, p_ in model.named_parameters() if p_.requires_grad}  # frozen ones: the base's
+    state = {k: v for k, v in e5.trainable_state(model, torch.float16).items() if k in trained}
     save_file({k: v.contiguous() for k, v in state.items()}, str(args.out / "layers.safetensors"))
-    cfg = model.config.to_dict()
     (args.out / "config.json").write_text(json.dumps(
-        {k: cfg[k] for k in ("architectures", "num_labels")} | {"base": "e5-small"}, indent=2))
+        {"architectures": ["BertForQuestionAnswering"], "num_labels": 2, "base": "e5-small",
+         "frozen": sorted({".".join(k.split(".")[1:4]) if ".layer." in k else "embeddings" for k in
+                           e5.trainable_state(model) if k not in trained})}, indent=2))
     avg_len = {lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang]))
                for lang in ("en", "zh")}
     metrics = {
@@ -277,6 +302,28 @@ def export(args, model, tok, validation, wall: float, n_feats: int, total: int, 
         metrics["heldout"] = None
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
     print(json.dumps(metrics["validation"]), cal, flush=True)
+
+
+def int8_check(args, tok) -> None:
+    """Validation EM / F1 of the exported model in fp32 and with its linear layers
+    dynamically quantised to int8 (what ``core.e5_models`` may serve on CPU)."""
+    from transformers import BertForQuestionAnswering
+
+    from core import e5
+
+    model = e5.build_model(BertForQuestionAnswering, weights=args.out / "layers.safetensors",
+                           config_overrides={"num_labels": 2})
+    q8 = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    val = validation_sample(qa_data.splits(args.data)["validation"], args.seed)
+    report = {}
+    for name, m in (("fp32", model), ("int8", q8)):
+        t0 = time.time()
+        report[name] = evaluate(m, tok, val)["scores"] | {"seconds": round(time.time() - t0, 1)}
+        print(name, report[name], flush=True)
+    metrics_path = args.out / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["int8_validation"] = report
+    metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
 
 
 def report_heldout(args, tok) -> None:
