@@ -56,6 +56,14 @@ def build_qa(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> 
         BertForQuestionAnswering, weights=path / "layers.safetensors", attention=attention,
         config_overrides={"num_labels": 2}))
     meta: dict[str, Any] = {"max_length": 512}
+    config = json.loads((path / "config.json").read_text()) if (path / "config.json").exists() else {}
+    if config.get("serve_int8") and device.type == "cpu" and not attention:
+        import torch
+
+        # linear layers in int8 (decided on validation: see the model card); in place, so the
+        # shared 4-bit word table stays shared
+        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        meta["int8"] = True
     metrics = path / "metrics.json"
     if metrics.exists():
         meta["no_answer_threshold"] = float(json.loads(metrics.read_text())["no_answer"]["threshold"])

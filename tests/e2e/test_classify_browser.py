@@ -33,7 +33,7 @@ def test_single_text_english(app_server, browser_page):
     assert "Positive" in text and "Confidence" in text
     assert "MiniLM sentiment" in page.locator('[data-testid="stSidebar"]').inner_text()  # footer: last prediction
     assert page.locator(".cls-explain .cls-w").count() >= 5
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=30_000)  # drawn after the text
     href = page.get_by_role("link", name="View attention for this input").get_attribute("href") or ""
     assert "attention" in href and "text=A+gorgeous" in href.replace("%20", "+")
     page.shot("classify_en")
