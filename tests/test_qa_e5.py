@@ -133,10 +133,10 @@ def test_odd_passages_never_break(question, passage):
 
 @needs_model
 def test_long_passage_is_answered_across_windows():
-    filler = "The weather was mild and nothing else happened that day. " * 300  # ~17,000 characters
+    filler = "The weather was mild and nothing else happened that day. " * 60  # ~3,500 characters
     passage = filler + "The treasure was buried under the old oak tree by Captain Flint. " + filler
     result = answer_details("Who buried the treasure?", passage, model="qa-e5")
-    assert result.windows > 10
+    assert result.windows > 4
     assert "Flint" in result.answers[0].text
 
 
