@@ -72,7 +72,7 @@ def test_csv_upload_gbk(app_server, browser_page, tmp_path):
     wait_script_done(page)
     assert_no_exception(page)
     assert page.locator('[data-testid="stDataFrame"]').count() == 1
-    assert page.get_by_role("button", name="下载结果（CSV）").count() == 1
+    page.get_by_role("button", name="下载结果（CSV）").wait_for(timeout=30_000)  # drawn after the table
     page.locator('[data-testid="stDataFrame"]').scroll_into_view_if_needed()
     page.shot("classify_csv_zh")
 
