@@ -200,6 +200,16 @@ def build_model(model_class: Any, *, weights: Path | None = None, attention: boo
     return model.eval()
 
 
+@functools.lru_cache(maxsize=1)
+def base_encoder() -> Any:
+    """The process's one base e5 encoder (``BertModel``, eval, eager attention so that it also
+    serves attention maps), shared by ``e5-small`` (embeddings, zero-shot, attention) and the
+    frozen-encoder heads built on it: one copy of its 21 M weights in memory, not one per use."""
+    from transformers import BertModel
+
+    return build_model(BertModel, attention=True)
+
+
 def trainable_state(model: Any, dtype: Any = None) -> dict[str, Any]:
     """Every weight of ``model`` except the shared word embeddings (what a fine-tune ships)."""
     out = {}

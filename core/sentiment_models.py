@@ -314,7 +314,8 @@ def e5_sentiment_from_files(folder: Path, attention: bool = False) -> tuple[E5Se
     folder = Path(folder)
     cfg = json.loads((folder / E5_CONFIG_FILE).read_text(encoding="utf-8"))
     layers = folder / E5_LAYERS_FILE
-    bert = e5.build_model(BertModel, weights=layers if layers.exists() else None, attention=attention)
+    # a frozen encoder is the process's shared base one (no second copy of its weights)
+    bert = e5.build_model(BertModel, weights=layers, attention=attention) if layers.exists() else e5.base_encoder()
     model = E5Sentiment(bert, tuple(cfg["pool_layers"]), int(cfg.get("head_hidden", 0)))
     state = {k: v.float() for k, v in load_file(str(folder / HEAD_FILE)).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
