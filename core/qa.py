@@ -120,8 +120,7 @@ def answer_details(question: str, context: str, *, model: str | None = None, top
         # our offline span model is missing or broken: answer with sentences, say why
         fallback = pick_model(context, "minilm" if registry.bundled_path(registry.get("minilm")) else LEXICAL)
         result = _answer_sentences(question, context, fallback, top_k, lang)
-        code = err.reason.split(" ", 1)[0] if err.reason.startswith("e5-") else "span-model-unavailable"
-        return replace(result, fallback=code, fallback_from=key)
+        return replace(result, fallback=err.code or "span-model-unavailable", fallback_from=key)
 
 
 def answer(question: str, context: str, *, model: str | None = None, top_k: int = 3) -> list[Answer]:

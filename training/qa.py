@@ -94,26 +94,23 @@ def collate(feats, idx, pad_id: int):
 
 
 class _Bundle:
-    """What ``core.qa_span.run_windows`` needs: model, device and a lock."""
+    """What ``core.qa.answer_with_bundle`` needs: model, tokenizer, device and a lock."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, tok) -> None:
         import threading
 
-        self.model, self.device, self.lock = model, torch.device("cpu"), threading.Lock()
+        self.model, self.preprocessor, self.device, self.lock = model, tok, torch.device("cpu"), threading.Lock()
 
 
-def predict(model, tok, examples, max_answer_tokens: int = 30):
-    """The app's own decoding (core.qa_span) on each example: list of (text, score)."""
-    from core import qa_span
+def predict(model, tok, examples):
+    """The app's own answering (``core.qa.answer_with_bundle``) on each example: list of (text, score)."""
+    from core.qa import answer_with_bundle
 
-    bundle = _Bundle(model)
+    bundle = _Bundle(model, tok)
     out = []
     for ex in examples:
-        win = qa_span.encode_windows(tok, ex.question, ex.context)
-        s, e = qa_span.run_windows(bundle, win)
-        dec = qa_span.decode_spans(s, e, win, ex.context, top_k=1, max_answer_tokens=max_answer_tokens)
-        best = dec.spans[0] if dec.spans else None
-        out.append((ex.context[best.start : best.end] if best else "", best.score if best else 0.0))
+        best = answer_with_bundle(bundle, ex.question, ex.context, top_k=1).answers
+        out.append((best[0].text, best[0].score) if best else ("", 0.0))
     return out
 
 
@@ -121,17 +118,20 @@ def evaluate(model, tok, examples) -> dict:
     """EM / F1 (percent) per language, plus every prediction's score and F1."""
     model.eval()
     preds = predict(model, tok, examples)
-    by_lang: dict[str, list[tuple[float, float]]] = {}
+    groups: dict[str, list[tuple[float, float]]] = {}  # per language and per source
     rows = []
     for ex, (text, sc) in zip(examples, preds):
         em, f1 = qa_data.score(text, [a for a, _ in ex.answers], ex.lang)
-        by_lang.setdefault(ex.lang, []).append((em, f1))
+        groups.setdefault(ex.lang, []).append((em, f1))
+        groups.setdefault(ex.source, []).append((em, f1))
         rows.append({"lang": ex.lang, "score": sc, "f1": f1, "em": em, "pred": text, "len": len(text)})
-    for ex, (text, _) in zip(examples, preds):
-        by_lang.setdefault(ex.source, []).append(qa_data.score(text, [a for a, _ in ex.answers], ex.lang))
-    res = {key: {"n": len(v), "em": 100 * float(np.mean([x[0] for x in v])),
-                 "f1": 100 * float(np.mean([x[1] for x in v]))} for key, v in by_lang.items()}
-    return {"scores": res, "rows": rows}
+    return {"scores": {key: summary(v) for key, v in groups.items()}, "rows": rows}
+
+
+def summary(pairs: list[tuple[float, float]]) -> dict:
+    """Count, mean exact match and mean F1 (percent) of (em, f1) pairs."""
+    return {"n": len(pairs), "em": 100 * float(np.mean([x[0] for x in pairs])),
+            "f1": 100 * float(np.mean([x[1] for x in pairs]))}
 
 
 def calibrate_threshold(rows) -> dict:
@@ -283,12 +283,12 @@ def export(args, model, tok, validation, wall: float, n_feats: int, total: int, 
     cal = calibrate_threshold(ev["rows"])
     args.out.mkdir(parents=True, exist_ok=True)
     trained = {n for n, p_ in model.named_parameters() if p_.requires_grad}  # frozen ones: the base's
-    state = {k: v for k, v in e5.trainable_state(model, torch.float16).items() if k in trained}
-    save_file({k: v.contiguous() for k, v in state.items()}, str(args.out / "layers.safetensors"))
+    state = e5.trainable_state(model, torch.float16)
+    save_file({k: v.contiguous() for k, v in state.items() if k in trained}, str(args.out / "layers.safetensors"))
     (args.out / "config.json").write_text(json.dumps(
         {"architectures": ["BertForQuestionAnswering"], "num_labels": 2, "base": "e5-small",
          "frozen": sorted({".".join(k.split(".")[1:4]) if ".layer." in k else "embeddings" for k in
-                           e5.trainable_state(model) if k not in trained})}, indent=2))
+                           state if k not in trained})}, indent=2))
     avg_len = {lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang]))
                for lang in ("en", "zh")}
     metrics = {
@@ -297,16 +297,13 @@ def export(args, model, tok, validation, wall: float, n_feats: int, total: int, 
         "final_loss": float(np.mean(losses[-100:])), "eval_seconds": round(time.time() - t0, 1),
         "args": {k: str(v) for k, v in vars(args).items()},
     }
-    old = args.out / "metrics.json"
-    if old.exists():  # keep the held-out report of an earlier export only if it is this model's
-        metrics["heldout"] = None
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
     print(json.dumps(metrics["validation"]), cal, flush=True)
 
 
 def int8_check(args, tok) -> None:
     """Validation EM / F1 of the exported model in fp32 and with its linear layers
-    dynamically quantised to int8 (what ``core.e5_models`` may serve on CPU)."""
+    dynamically quantised to int8 (``bench/qa.py`` times both)."""
     from transformers import BertForQuestionAnswering
 
     from core import e5
@@ -328,9 +325,7 @@ def int8_check(args, tok) -> None:
 
 def report_heldout(args, tok) -> None:
     """Score the exported model and today's sentence retrieval on XQuAD 24-47 (en, zh)."""
-    from core import qa, qa_retrieval  # noqa: F401
-
-    from core import loaders
+    from core import loaders, qa
 
     bundle = loaders.load("qa-e5")
     metrics_path = args.out / "metrics.json"
@@ -346,8 +341,7 @@ def report_heldout(args, tok) -> None:
             r = qa.answer_details(ex.question, ex.context, model=qa.LEXICAL if lang == "zh" else "minilm", top_k=1)
             text = r.answers[0].text if r.answers else ""
             base.append(qa_data.score(text, [a for a, _ in ex.answers], lang))
-        report[lang + "_sentence_baseline"] = {"n": len(base), "em": 100 * float(np.mean([b[0] for b in base])),
-                                               "f1": 100 * float(np.mean([b[1] for b in base]))}
+        report[lang + "_sentence_baseline"] = summary(base)
         print(lang, report[lang], report[lang + "_sentence_baseline"], flush=True)
     metrics["heldout"] = report
     metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
