@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from core.e5_packed import BLOCK_BYTES, PackedE5, PackedFileError
+from core.e5_packed import PackedE5
 
 # ---- the normaliser: a double-array trie in SentencePiece's precompiled format -------
 
@@ -200,45 +200,25 @@ _PARTS = {
 _NORMS = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
 
 
-def dequantize(packed: PackedE5, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Tensor ``name`` as float32 of ``shape``: :meth:`PackedE5.tensor`, with Q4 weights
-    dequantised straight into the output, two passes instead of five (the 96 M weights
-    of ``emb.word`` in ~1.5 s instead of ~3.5 s). Bit for bit the same values as
-    :func:`core.e5_packed.dequantize_q4` (``(nibble - 8) * scale`` is exact in float32)."""
-    t = packed.tensors[name]
-    if not t.q4:
-        return packed.tensor(name, shape)
-    if int(np.prod(shape)) != t.count or t.count % 32 or t.nbytes != t.count // 32 * BLOCK_BYTES:
-        raise PackedFileError(f"{name}: {t.count} weights in {t.nbytes} bytes, expected shape {shape}")
-    blocks = np.asarray(packed.raw(name)).reshape(-1, BLOCK_BYTES)
-    scales = np.ascontiguousarray(blocks[:, :2]).view("<f2").astype(np.float32)  # (blocks, 1)
-    qs = blocks[:, 2:]
-    out = np.empty((blocks.shape[0], 2, 16), dtype=np.float32)  # low nibbles, then high
-    np.subtract(qs & 0x0F, 8, out=out[:, 0], dtype=np.float32, casting="unsafe")
-    np.subtract(qs >> 4, 8, out=out[:, 1], dtype=np.float32, casting="unsafe")
-    out *= scales[:, :, None]
-    return out.reshape(shape)
-
-
 def state_dict(packed: PackedE5, *, word_embeddings: bool = True) -> dict[str, np.ndarray]:
     """``BertModel`` (no pooler) weights as float32 numpy arrays, dequantised as e5.c does."""
     H, FF = packed.hidden, packed.intermediate
     out: dict[str, np.ndarray] = {}
     if word_embeddings:
-        out["embeddings.word_embeddings.weight"] = dequantize(packed, "emb.word", (packed.vocab_rows, H))
-    out["embeddings.position_embeddings.weight"] = dequantize(packed, "emb.pos", (packed.max_positions, H))
-    out["embeddings.token_type_embeddings.weight"] = dequantize(packed, "emb.type", (packed.type_vocab, H))
-    out["embeddings.LayerNorm.weight"] = dequantize(packed, "emb.ln.w", (H,))
-    out["embeddings.LayerNorm.bias"] = dequantize(packed, "emb.ln.b", (H,))
+        out["embeddings.word_embeddings.weight"] = packed.tensor("emb.word", (packed.vocab_rows, H))
+    out["embeddings.position_embeddings.weight"] = packed.tensor("emb.pos", (packed.max_positions, H))
+    out["embeddings.token_type_embeddings.weight"] = packed.tensor("emb.type", (packed.type_vocab, H))
+    out["embeddings.LayerNorm.weight"] = packed.tensor("emb.ln.w", (H,))
+    out["embeddings.LayerNorm.bias"] = packed.tensor("emb.ln.b", (H,))
     shapes = {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
     for i in range(packed.layers):
         pre = f"encoder.layer.{i}."
         for short, name in _PARTS.items():
-            out[pre + name + ".weight"] = dequantize(packed, f"l{i}.{short}.w", shapes[short])
-            out[pre + name + ".bias"] = dequantize(packed, f"l{i}.{short}.b", (shapes[short][0],))
+            out[pre + name + ".weight"] = packed.tensor(f"l{i}.{short}.w", shapes[short])
+            out[pre + name + ".bias"] = packed.tensor(f"l{i}.{short}.b", (shapes[short][0],))
         for short, name in _NORMS.items():
-            out[pre + name + ".weight"] = dequantize(packed, f"l{i}.{short}.w", (H,))
-            out[pre + name + ".bias"] = dequantize(packed, f"l{i}.{short}.b", (H,))
+            out[pre + name + ".weight"] = packed.tensor(f"l{i}.{short}.w", (H,))
+            out[pre + name + ".bias"] = packed.tensor(f"l{i}.{short}.b", (H,))
     return out
 
 
