@@ -52,6 +52,6 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read().strip() == b'ok' else 1)"]
 
-# core.serve warms the default models in the background, then serves the app.
-ENTRYPOINT ["python", "-m", "core.serve"]
+# ui.serve warms the default models in the background, then serves the app.
+ENTRYPOINT ["python", "-m", "ui.serve"]
 CMD ["--server.port=8501", "--server.address=0.0.0.0"]

@@ -21,7 +21,7 @@ $(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt
 	@touch $(STAMP)
 
 run: setup
-	$(BIN)/python -m core.serve --server.port $(PORT)
+	$(BIN)/python -m ui.serve --server.port $(PORT)
 
 # Debian's chromium (and CJK/emoji fonts for readable screenshots) for the browser tests;
 # installed only where it is missing and we are root; otherwise the tests say what is missing.

@@ -10,10 +10,12 @@ from core.warmup import start_background_warmup
 from ui.common import footer, language_switch
 from ui.i18n import t
 from ui.pitch import is_pitch, pitch_bar
+from ui.run import plug_streamlit_cache
 
 st.set_page_config(page_title="AI Playground · AI 体验馆", page_icon="✨", layout="wide",
                    initial_sidebar_state="auto")
 
+plug_streamlit_cache()
 language_switch()
 
 PAGES = [

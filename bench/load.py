@@ -16,7 +16,7 @@ Bounded: a time limit per level, a request cap, and the server is stopped at the
     python bench/load.py --think 2              # visitors who click every ~2 s (stress)
     python bench/load.py --ramp 0.5             # everyone opens the shared link at once
     python bench/load.py --levels 1 5 --think 0 # no pause between pages (worst case)
-    python bench/load.py --entry serve          # production entry point (python -m core.serve)
+    python bench/load.py --entry serve          # production entry point (python -m ui.serve)
 
 Targets on a 2-core CPU: 20 sessions with zero errors; p95 under 4x the single-session p50;
 server memory at 50 sessions under 1.2x memory at 1 session plus a few MB per session.
@@ -135,7 +135,7 @@ def free_port() -> int:
 def start_server(entry: str, port: int, log_path: Path) -> subprocess.Popen:
     flags = ["--server.headless", "true", "--server.port", str(port), "--server.address", HOST]
     if entry == "serve":
-        cmd = [sys.executable, "-m", "core.serve", *flags]
+        cmd = [sys.executable, "-m", "ui.serve", *flags]
     else:
         cmd = [sys.executable, "-m", "streamlit", "run", "app.py", *flags]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=180.0, help="seconds per level before sessions stop")
     ap.add_argument("--max-requests", type=int, default=400, help="request cap per level")
     ap.add_argument("--entry", choices=["streamlit", "serve"], default="streamlit",
-                    help="streamlit: `streamlit run app.py`; serve: `python -m core.serve` (warms models)")
+                    help="streamlit: `streamlit run app.py`; serve: `python -m ui.serve` (warms models)")
     args = ap.parse_args(argv)
 
     port = free_port()

@@ -2,7 +2,10 @@
 
 ``available``: bundled and installed, or already in the local Hugging Face cache.
 ``downloadable``: a Hub model not cached yet while the Hub can be reached.
-``unavailable``: anything else, with the reason and what to do.
+``unavailable``: anything else. Each answer carries a ``code`` (``not-installed``,
+``not-trained``, ``offline-forced``, ``offline-not-cached``; ``downloads`` for a
+downloadable model) with its ``params``, which the ``ui`` translates; ``reason`` says the
+same in English for logs and scripts.
 
 Offline detection never hangs: ``HF_HUB_OFFLINE=1`` answers at once, otherwise a TCP
 connect to the Hub is tried with a short timeout (DNS included) and the answer is
@@ -15,8 +18,9 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from core import registry
 from core.registry import ModelEntry
@@ -29,14 +33,29 @@ _online_cache: tuple[float, bool] | None = None
 _online_lock = threading.Lock()
 
 
+_REASONS = {
+    "not-installed": "the package {package} is not installed (run `make setup`)",
+    "not-trained": "its weights are not in models/ (train it with its script in training/)",
+    "offline-forced": "offline mode (HF_HUB_OFFLINE=1) and not in the local cache",
+    "offline-not-cached": "no internet and not in the local cache (run `python -m core.prefetch` once online)",
+    "downloads": "downloads {size_mb:.0f} MB on first use",
+}
+
+
 @dataclass(frozen=True)
 class Availability:
     status: Status
-    reason: str = ""
+    code: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def usable(self) -> bool:
         return self.status != "unavailable"
+
+    @property
+    def reason(self) -> str:
+        """The code in English (logs, scripts); the ``ui`` translates ``code`` instead."""
+        return _REASONS[self.code].format(**self.params) if self.code in _REASONS else ""
 
 
 def hub_offline_forced() -> bool:
@@ -86,19 +105,17 @@ def availability(entry: ModelEntry | str, *, online: bool | None = None) -> Avai
             return Availability("available")
         if entry.location.startswith("package:"):
             pkg = entry.location.split(":", 1)[1].split("/")[0].replace("_", "-")
-            return Availability("unavailable", f"the package {pkg} is not installed (run `make setup`)")
-        return Availability("unavailable", "its weights are not in models/ (train it with its script in training/)")
+            return Availability("unavailable", "not-installed", {"package": pkg})
+        return Availability("unavailable", "not-trained")
     if registry.cached_snapshot(entry) is not None:
         return Availability("available")
     if hub_offline_forced():
-        return Availability("unavailable", "offline mode (HF_HUB_OFFLINE=1) and not in the local cache")
+        return Availability("unavailable", "offline-forced")
     if online is None:
         online = is_online()
     if online:
-        return Availability("downloadable", f"downloads {entry.size_mb:.0f} MB on first use")
-    return Availability(
-        "unavailable", "no internet and not in the local cache (run `python -m core.prefetch` once online)"
-    )
+        return Availability("downloadable", "downloads", {"size_mb": entry.size_mb})
+    return Availability("unavailable", "offline-not-cached")
 
 
 def default_model(task: str, lang: str = "en", *, online: bool | None = None) -> str | None:

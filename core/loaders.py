@@ -1,4 +1,4 @@
-"""Cached model loaders: the only module of the app that uses ``st.cache_resource``.
+"""Model loaders: every model of the registry loaded once per process. Plain Python.
 
 ``load(key)`` loads a registry model once per process, puts it in eval mode on the
 device of ``core.device``, runs one warm-up forward, records its load time and returns
@@ -6,11 +6,14 @@ an immutable :class:`ModelBundle`. Task code runs the forward pass under
 ``bundle.lock`` (one forward at a time per model, so a crowd of sessions does not
 oversubscribe the CPU) and ``torch.inference_mode()``.
 
-Outside a Streamlit server (tests, benchmarks, scripts) ``st.cache_resource`` still
-caches in memory, so the same code runs in a plain Python process.
+The cache is a small interface: by default a thread-safe in-process memo (one load per
+key even when two threads ask together); a host can plug its own with :func:`use_cache`
+(the Streamlit app plugs ``st.cache_resource`` in from ``ui``, so it shows in the app's
+cache menu). ``import core`` never imports Streamlit: tests, benchmarks, scripts and
+other servers use the same loaders. :func:`clear_cache` forgets every loaded model.
 
-A failure raises :class:`ModelLoadError` with what failed and what to do; pages show
-it as a message, never a traceback.
+A failure raises :class:`ModelLoadError` with a ``code`` (translated by the ``ui``) and
+an English ``reason`` for logs; pages show it as a message, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,9 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping
-
-import streamlit as st
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from core import registry
 from core.availability import availability, hub_offline_forced
@@ -38,15 +39,22 @@ _LOAD_SECONDS: dict[tuple[str, bool], float] = {}
 
 
 class ModelLoadError(RuntimeError):
-    """A model could not be loaded. ``reason`` says what failed, ``hint`` what to do, and
-    ``code`` (where a builder knows one, e.g. ``"e5-corrupt"``) names it for the ``ui`` to translate."""
+    """A model could not be loaded.
 
-    def __init__(self, key: str, reason: str, hint: str = "", code: str = "") -> None:
+    ``code`` names what failed for the ``ui`` to translate (``unknown-model``,
+    ``not-installed``, ``not-trained``, ``offline-not-cached``, ``offline-forced``,
+    ``download-failed``, ``load-failed``, ``no-model-for-language``, ``not-a-text-model``,
+    ``e5-missing`` / ``e5-corrupt`` ...), ``params`` fills its placeholders, ``reason`` says
+    it in English for logs and scripts, ``hint`` what to do (English)."""
+
+    def __init__(self, key: str, reason: str, hint: str = "", code: str = "load-failed",
+                 params: Mapping[str, Any] | None = None) -> None:
         super().__init__(f"{key}: {reason}")
         self.key = key
         self.reason = reason
         self.hint = hint
-        self.code = code
+        self.code = code or "load-failed"
+        self.params: Mapping[str, Any] = dict(params or {})
 
 
 _HOOKS = threading.local()
@@ -191,26 +199,26 @@ def _weights_path(entry: ModelEntry) -> Path:
     if entry.source == "bundled":
         path = registry.bundled_path(entry)
         if path is None:
-            raise ModelLoadError(entry.key, availability(entry).reason,
-                                 "Pick another model, or run `make setup` / the training script.")
+            av = availability(entry)
+            raise ModelLoadError(entry.key, av.reason, "Pick another model, or run `make setup` / the training script.",
+                                 av.code, av.params)
         return path
     cached = registry.cached_snapshot(entry)
     if cached is not None:
         return cached
     av = availability(entry)
     if av.status != "downloadable":
-        raise ModelLoadError(
-            entry.key,
-            av.reason or "not in the local cache",
-            "Pick a bundled model, or run `python -m core.prefetch` once online.",
-        )
+        raise ModelLoadError(entry.key, av.reason or "not in the local cache",
+                             "Pick a bundled model, or run `python -m core.prefetch` once online.",
+                             av.code or "offline-not-cached", av.params)
     return download(entry)
 
 
 def download(entry: ModelEntry, progress: Callable[[float, str], None] | None = None) -> Path:
     """Download a Hub model into the local cache; ``progress(fraction, text)`` is told how far."""
     if hub_offline_forced():
-        raise ModelLoadError(entry.key, "offline mode is on (HF_HUB_OFFLINE=1)", "Unset it, or pick a bundled model.")
+        raise ModelLoadError(entry.key, "offline mode is on (HF_HUB_OFFLINE=1)", "Unset it, or pick a bundled model.",
+                             "offline-forced")
     from huggingface_hub import snapshot_download
 
     tqdm_class = None
@@ -234,7 +242,8 @@ def download(entry: ModelEntry, progress: Callable[[float, str], None] | None = 
         )
     except Exception as exc:  # network, auth, disk: all become one clear message
         raise ModelLoadError(entry.key, f"download failed ({type(exc).__name__}: {exc})",
-                             "Check the connection, or pick a bundled model.") from exc
+                             "Check the connection, or pick a bundled model.", "download-failed",
+                             {"error": type(exc).__name__}) from exc
     return Path(path)
 
 
@@ -259,7 +268,8 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
         raise
     except Exception as exc:
         log.exception("loading %s failed", key)
-        raise ModelLoadError(key, f"{type(exc).__name__}: {exc}", "Pick another model in the model picker.") from exc
+        raise ModelLoadError(key, f"{type(exc).__name__}: {exc}", "Pick another model in the model picker.",
+                             "load-failed", {"error": type(exc).__name__}) from exc
     seconds = time.perf_counter() - t0
     _LOAD_SECONDS[(key, attention)] = seconds
     first = next(model.parameters(), None)
@@ -283,10 +293,61 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
 _LOAD_LOCK = threading.RLock()
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _load_cached(key: str, attention: bool) -> ModelBundle:
+def _load_locked(key: str, attention: bool) -> ModelBundle:
     with _LOAD_LOCK:
         return _load_uncached(key, attention)
+
+
+class Cached(Protocol):
+    """What a cache decorator returns: the wrapped loader, plus ``clear()``."""
+
+    def __call__(self, key: str, attention: bool) -> ModelBundle: ...
+
+    def clear(self) -> None: ...
+
+
+def process_cache(fn: Callable[[str, bool], ModelBundle]) -> Cached:
+    """The default cache: one bundle per ``(key, attention)`` for the life of the process.
+    A failed load is not remembered (the next call tries again)."""
+    memo: dict[tuple[str, bool], ModelBundle] = {}
+    lock = threading.RLock()  # held while loading: a second caller waits, then finds the bundle
+
+    class _Memo:
+        def __call__(self, key: str, attention: bool) -> ModelBundle:
+            hit = memo.get((key, attention))
+            if hit is not None:
+                return hit
+            with lock:
+                hit = memo.get((key, attention))
+                if hit is None:
+                    hit = memo[(key, attention)] = fn(key, attention)
+                return hit
+
+        def clear(self) -> None:
+            with lock:
+                memo.clear()
+
+    return _Memo()
+
+
+_memo: Cached = process_cache(_load_locked)  # the base layer: one load per process, always
+_cached: Any = _memo
+
+
+def use_cache(decorator: Callable[[Callable[[str, bool], ModelBundle]], Any]) -> None:
+    """Plug a host's cache in on top of the process memo, e.g.
+    ``use_cache(st.cache_resource(show_spinner=False))``. Models already loaded (by the
+    background warm-up, say) are not loaded again: the host's cache asks the memo."""
+    global _cached
+    _cached = decorator(_memo)
+
+
+def clear_cache() -> None:
+    """Forget every loaded model and its load time (tests; after changing weights on disk)."""
+    if _cached is not _memo and hasattr(_cached, "clear"):
+        _cached.clear()
+    _memo.clear()
+    _LOAD_SECONDS.clear()
 
 
 def load(key: str, *, attention: bool = False) -> ModelBundle:
@@ -299,8 +360,8 @@ def load(key: str, *, attention: bool = False) -> ModelBundle:
     try:
         registry.get(key)
     except KeyError as exc:
-        raise ModelLoadError(key, "unknown model", "Pick a model from the list.") from exc
-    return _load_cached(key, attention)
+        raise ModelLoadError(key, "unknown model", "Pick a model from the list.", "unknown-model") from exc
+    return _cached(key, attention)
 
 
 def loaded_models() -> dict[str, float]:

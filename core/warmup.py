@@ -29,7 +29,6 @@ DEFAULTS: tuple[tuple[str, str, bool], ...] = (
 )
 
 _started = threading.Event()
-done = threading.Event()
 warmed: dict[str, float] = {}
 
 
@@ -52,7 +51,6 @@ def warm_defaults() -> dict[str, float]:
             warmed[key + (" (attention)" if attention else "")] = b.load_seconds
         except ModelLoadError as err:
             log.warning("warm-up of %s skipped: %s", key, err.reason)
-    done.set()
     return dict(warmed)
 
 

@@ -104,7 +104,7 @@ def test_workdir_port_and_healthcheck():
 
 def test_entrypoint_is_core_serve_and_its_module_imports():
     cmd = container_command()
-    assert cmd[:3] == ["python", "-m", "core.serve"], cmd
+    assert cmd[:3] == ["python", "-m", "ui.serve"], cmd
     module = importlib.import_module(cmd[2])  # importing does not start a server
     assert callable(module.main)
 
@@ -213,7 +213,7 @@ def test_dockerignore_keeps_local_state_out(path):
 
 
 @pytest.mark.parametrize("path", [
-    "app.py", "core/serve.py", "core/prefetch.py", "pages/qa.py", "ui/strings/qa.py",
+    "app.py", "ui/serve.py", "core/prefetch.py", "pages/qa.py", "ui/strings/qa.py",
     ".streamlit/config.toml", "requirements.txt", "requirements-offline.txt",
     "models/digits/model.safetensors", "models/digits/MODEL_CARD.md",
 ])

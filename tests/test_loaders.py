@@ -71,11 +71,13 @@ def test_unavailable_model_is_a_clear_error(monkeypatch, tmp_path):
     with pytest.raises(ModelLoadError) as info:
         loaders.load("qa-roberta-squad2")
     assert "prefetch" in info.value.hint and info.value.reason
+    assert info.value.code == "offline-forced"  # the ui translates the code
 
 
 def test_unknown_model_is_a_clear_error():
-    with pytest.raises(ModelLoadError, match="unknown model"):
+    with pytest.raises(ModelLoadError, match="unknown model") as info:
         loaders.load("no-such-model")
+    assert info.value.code == "unknown-model"
 
 
 def test_broken_weights_become_model_load_error(monkeypatch, tmp_path):
@@ -86,6 +88,66 @@ def test_broken_weights_become_model_load_error(monkeypatch, tmp_path):
     with pytest.raises(ModelLoadError) as info:
         loaders._load_uncached(entry.key, False)
     assert info.value.key == "attn-distilbert"
+    assert info.value.code == "load-failed" and info.value.params["error"]
+
+
+def test_importing_core_never_imports_streamlit():
+    import subprocess
+    import sys
+
+    code = ("import core, core.loaders, core.qa, core.classify, core.digits, core.attention, core.health, "
+            "core.warmup, core.inference, sys; bad = [m for m in sys.modules if m.startswith('streamlit')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=registry.REPO_ROOT)
+
+
+def test_two_threads_asking_together_load_once_and_clear_cache_forgets(monkeypatch):
+    calls = []
+    real = loaders._load_uncached
+
+    def counting(key, attention):
+        calls.append(key)
+        return real(key, attention)
+
+    monkeypatch.setattr(loaders, "_load_uncached", counting)
+    loaders.clear_cache()
+    got, start = [], threading.Barrier(2)
+
+    def ask():
+        start.wait()
+        got.append(loaders.load("digits-cnn"))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert calls == ["digits-cnn"] and got[0] is got[1]
+    assert "digits-cnn" in loaders.loaded_models()
+    loaders.clear_cache()
+    assert loaders.loaded_models() == {}
+    again = loaders.load("digits-cnn")
+    assert again is not got[0] and calls == ["digits-cnn", "digits-cnn"]
+
+
+def test_a_host_cache_sits_on_top_of_the_process_memo():
+    """A model loaded before the host plugs its cache in is not loaded a second time."""
+    first = loaders.load("digits-cnn")
+    seen = []
+
+    def host_cache(fn):
+        def wrapper(key, attention):
+            seen.append(key)
+            return fn(key, attention)
+
+        wrapper.clear = lambda: seen.clear()
+        return wrapper
+
+    try:
+        loaders.use_cache(host_cache)
+        assert loaders.load("digits-cnn") is first and seen == ["digits-cnn"]
+    finally:
+        loaders.use_cache(lambda fn: fn)  # back to the bare memo
 
 
 def test_queued_lock_counts_waiters():

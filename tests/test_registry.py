@@ -40,7 +40,7 @@ def test_hub_model_unavailable_offline_with_reason(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     a = av.availability("qa-roberta-squad2")
-    assert a.status == "unavailable" and "HF_HUB_OFFLINE" in a.reason
+    assert a.status == "unavailable" and "HF_HUB_OFFLINE" in a.reason and a.code == "offline-forced"
 
 
 def test_hub_model_in_local_cache_is_available(monkeypatch, tmp_path):
@@ -80,7 +80,7 @@ def test_default_prefers_available_over_downloadable(monkeypatch, tmp_path):
 def test_missing_bundled_weights_are_unavailable_with_reason():
     fake = replace(registry.get("digits-cnn"), location="repo:models/does-not-exist")
     a = av.availability(fake)
-    assert a.status == "unavailable" and "training" in a.reason
+    assert a.status == "unavailable" and "training" in a.reason and a.code == "not-trained"
 
 
 def test_offline_detection_is_fast_without_network(monkeypatch):

@@ -17,7 +17,7 @@ import streamlit as st
 from core import registry
 from core.availability import Availability, availability, default_model, is_online
 from core.device import describe_device
-from ui.i18n import LANG_NAMES, LANGS, lang, t
+from ui.i18n import LANG_NAMES, LANGS, TABLE, lang, t
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,6 @@ def page_header(title: str, subtitle: str = "") -> None:
     st.title(title)
     if subtitle:
         st.caption(subtitle)
-
-
-def coming_soon(title_key: str) -> None:
-    """Placeholder body of a page whose capability is not built yet."""
-    page_header(t(title_key))
-    st.info(f"**{t('common.coming_soon')}** {t('common.coming_soon_detail')}", icon="🚧")
 
 
 def _status_label(av: Availability) -> str:
@@ -108,7 +102,8 @@ def model_picker(task: str, text_lang: str | None = None, *, key: str,
         st.query_params[url_param] = choice  # a shared link reproduces the choice
     av = avail[choice]
     if not av.usable:
-        st.warning(t("picker.unusable", model=registry.get(choice).name, reason=av.reason), icon="⛔")
+        st.warning(t("picker.unusable", model=registry.get(choice).name, reason=reason_text(av.code, av.params)),
+                   icon="⛔")
         return None
     if av.status == "downloadable" and not ensure_model(choice):
         return None  # download shown with a progress bar; failures explained by ensure_model
@@ -136,17 +131,26 @@ def ensure_model(key: str, *, attention: bool = False) -> bool:
     return True
 
 
+def reason_text(code: str, params: Mapping[str, object] | None = None, fallback: str = "") -> str:
+    """Why a model cannot be used or loaded, in the interface language: the translation of
+    a core code (``core.availability`` / ``ModelLoadError``), else ``fallback``."""
+    params = dict(params or {})
+    if "lang" in params:
+        params.setdefault("lang_name", t(f"lang.{params['lang']}"))
+    params.setdefault("error", "?")
+    key = f"reason.{code}"
+    return t(key, **params) if key in TABLE else (fallback or t("reason.load-failed", **params))
+
+
 def show_load_error(err: Exception) -> None:
-    """A model load failure as a clear message: what failed and what to do."""
+    """A model load failure as a clear message: which model, and why / what to do (translated)."""
     key = getattr(err, "key", "?")
     try:
         name = registry.get(key).name
     except KeyError:
         name = key
-    st.error(t("common.load_error", model=name, reason=getattr(err, "reason", str(err))), icon="⚠️")
-    hint = getattr(err, "hint", "")
-    if hint:
-        st.caption(t("common.load_hint", hint=hint))
+    reason = reason_text(getattr(err, "code", ""), getattr(err, "params", None), getattr(err, "reason", str(err)))
+    st.error(t("common.load_error", model=name, reason=reason), icon="⚠️")
 
 
 class RateLimited(Exception):

@@ -1,0 +1,100 @@
+"""``run_once``: the one way a page calls a ``core`` task.
+
+A page reads its inputs (bound to the URL), then::
+
+    result = run_once(core.qa.answer_details, question, context, model=key)
+
+and draws ``result`` with pure view functions. ``run_once``
+
+- memoises per session on the call's inputs: a rerun with the same inputs (a slider
+  that only changes the view, a language switch) returns the remembered result without
+  touching the model; one entry per ``slot`` (default: the task function), so memory
+  stays bounded;
+- measures the latency of the call once and records it, with the model that answered,
+  for the sidebar footer;
+- runs inside :func:`ui.common.friendly_errors`: a model that cannot load, a rate limit or
+  any unexpected error becomes a message on the page (logged with its traceback on the
+  server) and ``run_once`` returns ``None``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from ui.common import friendly_errors, record_prediction
+
+R = TypeVar("R")
+_MEMO = "_run_once"
+
+
+def _digest(value: Any) -> str:
+    """A stable digest of a call's inputs (numpy arrays by their bytes)."""
+    try:
+        blob = pickle.dumps(value, protocol=5)
+    except Exception:  # noqa: BLE001 - unpicklable inputs fall back to their repr
+        blob = repr(value).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def _model_of(result: Any, model: str | None) -> str:
+    if model:
+        return model
+    found = getattr(result, "model", None)
+    if isinstance(found, str):
+        return found
+    if isinstance(result, (list, tuple)) and result:
+        return _model_of(result[0], None)
+    return "?"
+
+
+def run_once(task: Callable[..., R], /, *args: Any, slot: str | None = None, model: str | None = None,
+             spinner: str | None = None, **kwargs: Any) -> R | None:
+    """``task(*args, **kwargs)`` once per session and distinct inputs; ``None`` after an error
+    (already shown on the page). ``model`` names the model for the footer when the result
+    does not carry it in ``.model``; ``spinner`` shows a message while the task runs."""
+    name = slot or f"{task.__module__}.{task.__qualname__}"
+    key = _digest((args, sorted(kwargs.items())))
+    memo: dict[str, tuple[str, Any, float, str]] = st.session_state.setdefault(_MEMO, {})
+    hit = memo.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    result: R | None = None
+    with friendly_errors():
+        with st.spinner(spinner) if spinner else contextlib.nullcontext():
+            t0 = time.perf_counter()
+            result = task(*args, **kwargs)
+            ms = (time.perf_counter() - t0) * 1000
+        used = _model_of(result, model)
+        memo[name] = (key, result, ms, used)
+        record_prediction(used, ms)
+    return result
+
+
+_PLUGGED = False
+
+
+def plug_streamlit_cache() -> None:
+    """Once per process: loaded models are kept by ``st.cache_resource`` (on top of core's own
+    memo, so a model the warm-up loaded is not loaded twice; "Clear cache" in the app's
+    menu reaches it)."""
+    global _PLUGGED
+    if not _PLUGGED:
+        from core import loaders
+
+        loaders.use_cache(st.cache_resource(show_spinner=False, max_entries=16))
+        _PLUGGED = True
+
+
+def last_latency_ms(task: Callable[..., Any] | None = None, *, slot: str | None = None) -> float | None:
+    """The measured latency of the remembered result of ``task`` (or ``slot``) in this session."""
+    name = slot or (f"{task.__module__}.{task.__qualname__}" if task is not None else "")
+    hit = st.session_state.get(_MEMO, {}).get(name)
+    return None if hit is None else float(hit[2])
+
