@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: setup run test bench browser clean
+.PHONY: setup run test test-fast lint format bench browser clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,23 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
 	fi
 
+# Everything: unit, AppTest page tests and the browser tests (headless Chromium).
 test: setup browser
 	$(BIN)/python -m pytest -q
+
+# The quick tier: unit and AppTest page tests, no browser.
+test-fast: setup
+	$(BIN)/python -m pytest -q --ignore=tests/e2e
+
+# ruff (lint and format check) on everything, mypy on core.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -29,90 +29,26 @@ import asyncio
 import math
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 import websockets
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"  # loopback only, never any other address
+sys.path.insert(0, str(ROOT))
+
+from harness import server, stats  # noqa: E402
+from harness.protocol import PAGES, Result, request  # noqa: E402
+
+HOST = server.HOST  # loopback only, never any other address
 MB = 1024 * 1024
-
-# Inputs per page and language; each request takes the next one so a page really predicts
-# (pages keep one result per session and would otherwise answer from it).
-QA = {
-    "en": [
-        ("When was the Eiffel Tower completed?",
-         "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was designed by the company of "
-         "Gustave Eiffel and completed in 1889 for the World's Fair. It is 330 metres tall."),
-        ("Where do penguins live?",
-         "Penguins are flightless birds. Most species live in the Southern Hemisphere, from Antarctica "
-         "to the coasts of South America, Africa and Australia. They eat fish, squid and krill."),
-        ("What does a CPU do?",
-         "A central processing unit executes the instructions of a computer program. Modern CPUs have "
-         "several cores. Graphics cards, by contrast, run thousands of small threads in parallel."),
-    ],
-    "zh": [
-        ("长城有多长？", "长城是中国古代的军事防御工程。明长城总长约八千八百公里。它东起山海关，西至嘉峪关。"),
-        ("熊猫吃什么？", "大熊猫生活在中国四川、陕西和甘肃的山区。它们主要吃竹子，有时也吃小动物。"),
-        ("北京是什么时候成为首都的？", "北京是中华人民共和国的首都。元朝时，北京称为大都。1949年，北京成为新中国的首都。"),
-    ],
-}
-TEXTS = {
-    "en": ["The film was a delight from start to finish.", "Terrible service, I waited an hour and left.",
-           "The new phone is fast but the battery is disappointing.", "What a wonderful surprise party!",
-           "The package arrived broken and nobody answered my emails."],
-    "zh": ["这部电影太精彩了，我还想再看一遍。", "服务态度很差，等了一个小时也没人理。", "手机速度很快，但是电池不太耐用。",
-           "今天的天气真好，我们去公园散步吧。", "快递送来的时候盒子已经破了。"],
-}
-
-
-@dataclass(frozen=True)
-class Page:
-    url_path: str
-    # element types of which at least one must be drawn for the request to count as a result
-    result_elements: frozenset[str]
-
-    def query(self, lang: str, i: int) -> dict[str, str]:
-        if self.url_path == "qa":
-            q, c = QA[lang][i % len(QA[lang])]
-            return {"question": q, "context": c}
-        if self.url_path == "digits":
-            return {"example": str(i % 10)}
-        return {"text": TEXTS[lang][i % len(TEXTS[lang])]}
-
-
-PAGES = [
-    Page("qa", frozenset({"html"})),                 # the answer card
-    Page("classify", frozenset({"plotly_chart"})),   # the label scores
-    Page("attention", frozenset({"plotly_chart"})),  # the attention heatmap
-    Page("digits", frozenset({"plotly_chart"})),     # the ten probabilities
-]
-
-
-@dataclass
-class Result:
-    page: str
-    seconds: float
-    error: str | None = None          # exception / error alert / no script_finished / ...
-    placeholder: bool = False         # the page is still a "coming soon" placeholder
-    has_result: bool = False
-    queued: bool = False              # the page said "queued" (model busy with other visitors)
-    cpu: float | None = None          # server CPU seconds of this visit (measured with 1 session only)
-
 
 @dataclass
 class Level:
@@ -126,45 +62,14 @@ class Level:
 
 # ------------------------------------------------------------------------------------ server
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def start_server(entry: str, port: int, log_path: Path) -> subprocess.Popen:
-    flags = ["--server.headless", "true", "--server.port", str(port), "--server.address", HOST]
-    if entry == "serve":
-        cmd = [sys.executable, "-m", "ui.serve", *flags]
-    else:
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", *flags]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return proc
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_server(proc)
-            raise SystemExit(f"server did not become healthy; see {log_path}")
-        time.sleep(0.3)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
+    proc = server.start(server.streamlit_command(port, entry), log_path)
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        server.wait_healthy(f"http://{HOST}:{port}", proc)
+    except server.ServerFailed:
+        server.stop(proc)
+        raise SystemExit(f"server did not become healthy; see {log_path}") from None
+    return proc
 
 
 def cpu_tree(proc: psutil.Process) -> float:
@@ -211,7 +116,7 @@ class PeakMemory:
             self.peak = max(self.peak, rss_tree(self.proc))
             self._stop.wait(0.1)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self.peak = rss_tree(self.proc)
         self._thread.start()
         return self
@@ -219,68 +124,6 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-
-
-# ---------------------------------------------------------------------------------- protocol
-
-def rerun_message(page: str, query: dict[str, str], port: int) -> bytes:
-    """What the browser sends when it opens ``/page?query``: a ``rerun_script`` BackMsg."""
-    qs = urllib.parse.urlencode(query)
-    msg = BackMsg()
-    msg.rerun_script.query_string = qs
-    msg.rerun_script.page_name = page
-    msg.rerun_script.page_script_hash = ""
-    ctx = msg.rerun_script.context_info
-    ctx.timezone = "UTC"
-    ctx.locale = "zh-CN" if query.get("lang") == "zh" else "en-US"
-    ctx.url = f"http://{HOST}:{port}/{page}?{qs}"
-    return msg.SerializeToString()
-
-
-async def request(ws, page: Page, query: dict[str, str], port: int, timeout: float) -> Result:
-    """One page visit: send rerun_script, read ForwardMsgs until script_finished."""
-    res = Result(page.url_path, 0.0)
-    t0 = time.perf_counter()
-    await ws.send(rerun_message(page.url_path, query, port))
-    deadline = t0 + timeout
-    try:
-        while True:
-            raw = await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.perf_counter()))
-            fm = ForwardMsg()
-            fm.ParseFromString(raw)
-            kind = fm.WhichOneof("type")
-            if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                el = fm.delta.new_element
-                etype = el.WhichOneof("type")
-                if etype == "exception" and res.error is None:
-                    res.error = f"exception: {el.exception.type}: {el.exception.message[:120]}"
-                elif etype == "alert" and el.alert.format == el.alert.ERROR and res.error is None:
-                    res.error = f"st.error: {el.alert.body[:120]}"
-                elif etype == "alert" and el.alert.icon == "🚧":
-                    res.placeholder = True
-                elif etype == "alert" and el.alert.icon == "⏳":
-                    res.queued = True
-                elif etype == "alert" and el.alert.icon == "🐢" and res.error is None:
-                    res.error = "rate limited"
-                if etype in page.result_elements:
-                    res.has_result = True
-            elif kind == "page_not_found":
-                res.error = f"page not found: {page.url_path}"
-            elif kind == "script_finished":
-                status = fm.script_finished
-                if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                    continue  # the script asked for a rerun (st.rerun): the browser waits for it too
-                if status not in (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
-                    res.error = res.error or f"script finished with status {status}"
-                break
-    except (asyncio.TimeoutError, TimeoutError):
-        res.error = f"no script_finished within {timeout:.0f} s"
-    except websockets.ConnectionClosed as err:
-        res.error = f"websocket closed: {err}"
-    res.seconds = time.perf_counter() - t0
-    if res.error is None and not res.placeholder and not res.has_result:
-        res.error = "finished without drawing a result"
-    return res
 
 
 async def session(sid: int, port: int, rounds: int, think: float, timeout: float, out: list[Result],
@@ -334,12 +177,8 @@ async def run_level(n: int, port: int, rounds: int, think: float, timeout: float
 # ----------------------------------------------------------------------------------- report
 
 def pct(xs: list[float], q: float) -> float:
-    if not xs:
-        return math.nan
-    xs = sorted(xs)
-    k = (len(xs) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+    """Percentile of ``xs`` with ``q`` in [0, 1]."""
+    return stats.percentile(xs, q * 100)
 
 
 def summarize(levels: list[Level], think: float, ramp: float) -> None:
@@ -352,7 +191,7 @@ def summarize(levels: list[Level], think: float, ramp: float) -> None:
             rs = [r for r in lv.results if r.page == name]
             ok = [r.seconds for r in rs if r.error is None]
             errs = sum(r.error is not None for r in rs)
-            note = "placeholder page (coming soon)" if rs and all(r.placeholder for r in rs) else ""
+            note = ""
             cpus = [r.cpu for r in rs if r.cpu is not None and r.error is None]
             cpu = f"{statistics.median(cpus):.2f}" if cpus else ""
             if lv.sessions == levels[0].sessions and ok:
@@ -426,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="streamlit: `streamlit run app.py`; serve: `python -m ui.serve` (warms models)")
     args = ap.parse_args(argv)
 
-    port = free_port()
+    port = server.free_port()
     log_path = Path(tempfile.gettempdir()) / f"bench-load-{port}.log"
     print(f"Starting the app ({args.entry}) on http://{HOST}:{port} (log: {log_path}); "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY') or 'unset here (core sets PASSIVE)'}")
@@ -461,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("the server exited during the run")
                 break
     finally:
-        stop_server(proc)
+        server.stop(proc)
     summarize(levels, args.think, args.think if args.ramp is None else args.ramp)
     return 0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,13 +21,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, WAIT_DONE  # noqa: E402
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_DONE  # noqa: E402
+from harness.server import free_port, streamlit_command  # noqa: E402
 
 
 def _rss_tree(proc: psutil.Process) -> int:
@@ -39,11 +33,10 @@ def _rss_tree(proc: psutil.Process) -> int:
 
 
 def one_run(browser) -> tuple[float, float, float]:
-    port = _port()
+    port = free_port()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        [sys.executable, *streamlit_command(port)],
         cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
     )

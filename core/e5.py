@@ -128,10 +128,12 @@ def _q4_module() -> Any:
             b = packed_rows.reshape(rows, blocks, e5_packed.BLOCK_BYTES)
             self.num_embeddings, self.embedding_dim = rows, blocks * e5_packed.QK
             scales = np.ascontiguousarray(b[:, :, :2]).view("<f2").reshape(rows, blocks)
+            self.scales: torch.Tensor  # (rows, blocks) float32
+            self.nibbles: torch.Tensor  # (rows, blocks, 16) uint8
             self.register_buffer("scales", torch.from_numpy(scales.astype(np.float32)), persistent=False)
             self.register_buffer("nibbles", torch.from_numpy(np.ascontiguousarray(b[:, :, 2:])), persistent=False)
 
-        def forward(self, input_ids: "torch.Tensor") -> "torch.Tensor":
+        def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
             q = self.nibbles[input_ids]  # (..., blocks, 16) uint8
             lo = (q & 0x0F).float() - 8.0
             hi = (q >> 4).float() - 8.0
@@ -139,7 +141,7 @@ def _q4_module() -> Any:
             return w.flatten(-2)
 
         @property
-        def weight(self) -> "torch.Tensor":  # for code that asks for the table's dtype/device
+        def weight(self) -> torch.Tensor:  # for code that asks for the table's dtype/device
             return self.scales
 
     return Q4Embedding
@@ -179,7 +181,7 @@ def build_model(model_class: Any, *, weights: Path | None = None, attention: boo
     if attention:
         config._attn_implementation = "eager"
     vocab = config.vocab_size
-    config.vocab_size = config.pad_token_id + 1  # no 384 MB random table: the shared 4-bit one goes in
+    config.vocab_size = int(config.pad_token_id or 0) + 1  # no 384 MB random table: the shared 4-bit one goes in
     kwargs = {"add_pooling_layer": False} if model_class.__name__ == "BertModel" else {}
     model = model_class(config, **kwargs)
     model.config.vocab_size = vocab

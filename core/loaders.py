@@ -23,10 +23,11 @@ import importlib
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping, Protocol
+from typing import Any, Protocol
 
 from core import registry
 from core.availability import availability, hub_offline_forced
@@ -90,7 +91,7 @@ class QueuedLock:
     def locked(self) -> bool:
         return self._lock.locked()
 
-    def __enter__(self) -> "QueuedLock":
+    def __enter__(self) -> QueuedLock:
         before = getattr(_HOOKS, "before", None)
         if before is not None:
             before()
@@ -225,11 +226,13 @@ def download(entry: ModelEntry, progress: Callable[[float, str], None] | None = 
     if progress is not None:
         from tqdm.auto import tqdm
 
-        class _Progress(tqdm):  # type: ignore[misc, valid-type]
+        report = progress
+
+        class _Progress(tqdm):
             def update(self, n: float | None = 1) -> bool | None:
                 out = super().update(n)
                 if self.total:
-                    progress(min(self.n / self.total, 1.0), f"{entry.name}: {self.desc or ''}")
+                    report(min(self.n / self.total, 1.0), f"{entry.name}: {self.desc or ''}")
                 return out
 
         tqdm_class = _Progress

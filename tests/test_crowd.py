@@ -2,7 +2,6 @@
 friendly errors instead of tracebacks, background warm-up."""
 
 import threading
-import time
 
 from streamlit.testing.v1 import AppTest
 
@@ -13,17 +12,22 @@ def test_forward_hooks_report_queue_position_then_clear():
     lock = loaders.QueuedLock()
     seen: list[int] = []
     before_calls: list[int] = []
-    holder_in = threading.Event()
+    holder_in, release = threading.Event(), threading.Event()
 
     def holder():
         with lock:
             holder_in.set()
-            time.sleep(0.3)
+            release.wait(10)  # held until the second caller is seen waiting: no timing race
+
+    def on_wait(position: int) -> None:
+        seen.append(position)
+        if position:
+            release.set()
 
     t = threading.Thread(target=holder)
     t.start()
     holder_in.wait(5)
-    with loaders.forward_hooks(before=lambda: before_calls.append(1), on_wait=seen.append):
+    with loaders.forward_hooks(before=lambda: before_calls.append(1), on_wait=on_wait):
         with lock:
             pass
     t.join()

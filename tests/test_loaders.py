@@ -1,6 +1,7 @@
 """Cached loaders: load once, eval mode, warm-up, load time, separate eager-attention copy,
 clear errors; the Hub code path exercised on a tiny random model placed in a local cache."""
 
+import dataclasses
 import threading
 
 import pytest
@@ -36,7 +37,7 @@ def test_bundled_minilm_loads_once_in_eval_mode():
     assert next(b.model.parameters()).device.type == b.device.type
     assert loaders.load("minilm") is b  # cached: the same bundle
     assert "minilm" in loaders.loaded_models()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         b.key = "other"  # immutable
 
 

@@ -479,7 +479,7 @@ def main(argv: list[str] | None = None) -> None:
         enc = {f"encoder.layer.{FT_LAYER}.{k}": v.half().contiguous() for k, v in layer.state_dict().items()}
         save_file(enc, str(layers_file))
         with torch.no_grad():  # evaluate what ships: fp16-rounded layer weights
-            for k, v in layer.state_dict().items():
+            for v in layer.state_dict().values():
                 v.copy_(v.half().float())
     elif layers_file.exists():
         layers_file.unlink()

@@ -214,7 +214,7 @@ def friendly_errors() -> Iterator[None]:
         st.warning(t("common.rate_limited", limit=rate_limit_per_min(), seconds=max(1, round(exc.wait_s))), icon="🐢")
     except ModelLoadError as exc:
         show_load_error(exc)
-    except Exception:  # noqa: BLE001 - the last line of defence for visitors
+    except Exception:
         # st.rerun / st.stop raise BaseException subclasses, which pass through untouched.
         log.exception("page error")
         st.error(f"**{t('common.error_title')}** {t('common.error_detail')}", icon="😕")

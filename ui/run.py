@@ -38,7 +38,7 @@ def _digest(value: Any) -> str:
     """A stable digest of a call's inputs (numpy arrays by their bytes)."""
     try:
         blob = pickle.dumps(value, protocol=5)
-    except Exception:  # noqa: BLE001 - unpicklable inputs fall back to their repr
+    except Exception:
         blob = repr(value).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
 

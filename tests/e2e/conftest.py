@@ -10,33 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness import server
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_DONE
+
+ROOT = server.ROOT
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-]
-WAIT_DONE = (
-    "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _browser_missing(reason: str) -> None:
@@ -50,38 +33,15 @@ def serve_app(log_name: str = "server.log", command: Callable[[int], list[str]] 
               env: dict[str, str] | None = None) -> Iterator[str]:
     """Start the app on a free loopback port (``streamlit run app.py``, or ``command(port)``:
     the arguments after the Python interpreter); wait until it is healthy; yield its base URL."""
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "DEMO_WARMUP": "1", **(env or {})}
-    args = command(port) if command else [
-        "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1"]
+    port = server.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    args = command(port) if command else server.streamlit_command(port)
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy (see {ARTIFACTS / log_name})")
-            time.sleep(0.3)
-        yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        with server.serving(args, ARTIFACTS / log_name, {"DEMO_WARMUP": "1", **(env or {})}, port=port,
+                            timeout_s=90) as (url, _proc):
+            yield url
+    except server.ServerFailed:
+        pytest.fail(f"streamlit did not become healthy (see {ARTIFACTS / log_name})")
 
 
 @pytest.fixture(scope="session")

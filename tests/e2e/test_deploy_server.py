@@ -8,7 +8,8 @@ import subprocess
 import sys
 import urllib.request
 
-from tests.e2e.conftest import _free_port, serve_app
+from harness.server import free_port
+from tests.e2e.conftest import serve_app
 from tests.test_deploy import container_command, healthcheck_command
 
 
@@ -28,7 +29,7 @@ def test_dockerfile_healthcheck_passes_on_a_live_server_and_fails_without_one(ap
     port = int(app_server.rsplit(":", 1)[1])
     ok = _run_healthcheck(port)
     assert ok.returncode == 0, ok.stderr
-    down = _run_healthcheck(_free_port())
+    down = _run_healthcheck(free_port())
     assert down.returncode != 0
 
 

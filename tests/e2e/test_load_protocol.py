@@ -1,20 +1,13 @@
-"""bench/load.py's client speaks Streamlit's websocket protocol: one real session on the test
+"""The load benchmark's client (harness.protocol) speaks Streamlit's websocket protocol: one real session on the test
 server opens pages from links with inputs, and the script run is seen to its end."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 
 import websockets
 
-from tests.e2e.conftest import ROOT
-
-_spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
-load = importlib.util.module_from_spec(_spec)
-sys.modules["bench_load"] = load  # dataclasses look their module up there
-_spec.loader.exec_module(load)
+from harness import protocol as load
 
 
 def _visit(app_server: str, pages: list[tuple[object, dict]]) -> list:
