@@ -334,6 +334,13 @@ def process_cache(fn: Callable[[str, bool], ModelBundle]) -> Cached:
 
 
 _memo: Cached = process_cache(_load_locked)  # the base layer: one load per process, always
+
+
+def load_via_memo(key: str, attention: bool) -> ModelBundle:
+    """What a host's cache wraps: the process memo (a plain function, as caches expect)."""
+    return _memo(key, attention)
+
+
 _cached: Any = _memo
 
 
@@ -342,7 +349,7 @@ def use_cache(decorator: Callable[[Callable[[str, bool], ModelBundle]], Any]) ->
     ``use_cache(st.cache_resource(show_spinner=False))``. Models already loaded (by the
     background warm-up, say) are not loaded again: the host's cache asks the memo."""
     global _cached
-    _cached = decorator(_memo)
+    _cached = decorator(load_via_memo)
 
 
 def clear_cache() -> None:
