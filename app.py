@@ -7,8 +7,8 @@ not import torch or transformers: models load only when a page needs them.
 import streamlit as st
 
 from core.warmup import start_background_warmup
-from ui.common import footer, language_switch
-from ui.i18n import t
+from ui.i18n import language_switch, t
+from ui.layout import footer
 from ui.pitch import is_pitch, pitch_bar
 from ui.run import plug_streamlit_cache
 

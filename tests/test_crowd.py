@@ -41,7 +41,7 @@ def _rate_script():
     import streamlit as st
 
     from core.loaders import QueuedLock
-    from ui.common import friendly_errors
+    from ui.errors import friendly_errors
 
     lock = QueuedLock()
     for i in range(4):
@@ -64,7 +64,7 @@ def test_rate_limit_becomes_a_friendly_message(monkeypatch):
 
 def _error_script():
     from core.loaders import load
-    from ui.common import friendly_errors
+    from ui.errors import friendly_errors
 
     with friendly_errors():
         load("qa-roberta-squad2")  # not cached, offline

@@ -58,7 +58,7 @@ def test_describe_device_does_not_import_torch():
 
 def test_home_imports_stay_light():
     """The landing page's imports (router, ui, registry, availability) never pull torch."""
-    out = _run("import sys; import ui.common, core.registry, core.availability, core.loaders;"
+    out = _run("import sys; import ui.layout, ui.models, core.registry, core.availability, core.loaders;"
                "print('torch' in sys.modules, 'transformers' in sys.modules)")
     assert out == "False False"
 

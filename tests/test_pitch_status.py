@@ -25,7 +25,7 @@ def test_pitch_mode_shows_the_guided_step_and_hides_developer_footer(lang):
 def test_every_pitch_step_links_to_a_routed_page():
     from pathlib import Path
 
-    from ui.common import PAGE_FILES
+    from ui.layout import PAGE_FILES
 
     root = Path(APP).parent
     app_src = Path(APP).read_text(encoding="utf-8")

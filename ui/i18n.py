@@ -60,3 +60,26 @@ def t(key: str, **fmt: object) -> str:
         return key  # visible, but never a crash; the tests catch missing keys
     s = texts[lang()]
     return s.format(**fmt) if fmt else s
+
+
+def _keep_language() -> None:
+    """Clicking the active option of the switch deselects it: keep the previous language."""
+    if st.session_state.get("lang") not in LANGS:
+        st.session_state["lang"] = st.session_state.get("_lang_prev", "en")
+
+
+def language_switch() -> str:
+    """The 中文 / English switch in the sidebar; keeps ``?lang=`` in the URL. Returns the language."""
+    current = lang()
+    if st.session_state.get("lang") not in LANGS:
+        st.session_state["lang"] = current
+    st.sidebar.segmented_control(
+        t("sidebar.language"), LANGS, format_func=LANG_NAMES.get, key="lang",
+        selection_mode="single", width="stretch", on_change=_keep_language,
+    )
+    chosen = st.session_state.get("lang")
+    chosen = chosen if chosen in LANGS else current
+    st.session_state["_lang_prev"] = chosen
+    if st.query_params.get("lang") != chosen:
+        st.query_params["lang"] = chosen
+    return chosen

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from ui.common import PAGE_FILES
 from ui.i18n import lang, t
+from ui.layout import PAGE_FILES
 
 AI_PASSAGE_EN = (
     "Artificial intelligence (AI) is the capability of computer systems to perform tasks that are "

@@ -12,7 +12,7 @@ and draws ``result`` with pure view functions. ``run_once``
   stays bounded;
 - measures the latency of the call once and records it, with the model that answered,
   for the sidebar footer;
-- runs inside :func:`ui.common.friendly_errors`: a model that cannot load, a rate limit or
+- runs inside :func:`ui.errors.friendly_errors`: a model that cannot load, a rate limit or
   any unexpected error becomes a message on the page (logged with its traceback on the
   server) and ``run_once`` returns ``None``.
 """
@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from ui.common import friendly_errors, record_prediction
+from ui.errors import friendly_errors
+from ui.layout import record_prediction
 
 R = TypeVar("R")
 _MEMO = "_run_once"

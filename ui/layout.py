@@ -1,0 +1,71 @@
+"""What frames every page: the title, links between pages (carrying inputs and the
+language), and the sidebar footer (model, device and latency of the last prediction).
+
+Nothing here imports torch: the home page stays light."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import streamlit as st
+
+from core import registry
+from core.device import describe_device
+from ui.i18n import lang, t
+
+PAGE_FILES = {
+    "home": "pages/home.py",
+    "qa": "pages/qa.py",
+    "classify": "pages/classify.py",
+    "digits": "pages/digits.py",
+    "attention": "pages/attention.py",
+    "status": "pages/status.py",
+}
+
+
+def page_header(title: str, subtitle: str = "") -> None:
+    st.title(title)
+    if subtitle:
+        st.caption(subtitle)
+
+
+def record_prediction(model_key: str, latency_ms: float) -> None:
+    """Remember the last prediction of this session for the sidebar footer."""
+    st.session_state["_last_prediction"] = {"model": model_key, "latency_ms": float(latency_ms), "at": time.time()}
+
+
+def device_label(dev=None) -> str:
+    """The device in words, in the interface language (e.g. "CPU · 2 threads · 24 GB RAM")."""
+    dev = dev or describe_device()
+    if dev.kind == "cpu":
+        return t("device.cpu", threads=dev.threads, ram=dev.memory_gb or 0)
+    mem = f"{dev.memory_gb:.0f} GB" if dev.memory_gb else ""
+    return t("device.gpu", kind=dev.kind.upper(), name=dev.name, mem=mem).rstrip(" ·")
+
+
+def footer() -> None:
+    """Sidebar block on every page: model used, device, latency of the last prediction."""
+    box = st.sidebar.container(border=True)
+    box.markdown(f"**{t('footer.title')}**")
+    last = st.session_state.get("_last_prediction")
+    if not last:
+        box.caption(t("footer.none"))
+        box.caption(f"{t('footer.device')}: {device_label()}")
+        return
+    try:
+        name = registry.get(last["model"]).name
+    except KeyError:
+        name = last["model"]
+    box.caption(
+        f"{t('footer.model')}: {name}  \n{t('footer.device')}: {device_label()}  \n"
+        f"{t('footer.latency')}: {last['latency_ms']:.0f} ms"
+    )
+
+
+def page_link_to(page: str, label: str, query_params: Mapping[str, str] | None = None, *, icon: str | None = None) -> None:
+    """A link to another page of the app (``page`` is a key of ``PAGE_FILES``) carrying
+    ``query_params`` (prefill) and the current language."""
+    params = {k: str(v) for k, v in (query_params or {}).items() if v not in (None, "")}
+    params["lang"] = lang()
+    st.page_link(PAGE_FILES[page], label=label, icon=icon, query_params=params)
