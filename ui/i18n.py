@@ -1,8 +1,9 @@
 """The interface's strings in 中文 and English, and the current language.
 
 Every user-visible string comes from ``TABLE``: one table assembled from the sections in
-``ui/strings/`` (one file per page, so pages can grow independently). Keys are unique
-and every entry has both languages (checked at import and by the tests).
+``ui/strings/`` (one TOML file per page, so pages can grow independently: a table per
+key with ``en`` and ``zh``; translators edit text, not Python). Keys are unique and every
+entry has both languages (checked at import and by the tests).
 
 The language comes from ``?lang=`` in the URL, else the sidebar choice kept in the
 session, else the browser's language, else English.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import tomllib
+from pathlib import Path
 
 import streamlit as st
 
@@ -21,16 +24,25 @@ LANGS = ("en", "zh")
 LANG_NAMES = {"en": "English", "zh": "中文"}
 
 
+def _sections() -> list[tuple[str, dict[str, dict[str, str]]]]:
+    """(file name, strings) of every section: ``ui/strings/*.toml`` (and any ``*.py`` with a
+    ``STRINGS`` dict, the older form)."""
+    folder = Path(ui.strings.__path__[0])
+    out = [(f.name, tomllib.loads(f.read_text(encoding="utf-8"))) for f in sorted(folder.glob("*.toml"))]
+    for info in sorted(pkgutil.iter_modules(ui.strings.__path__), key=lambda i: i.name):
+        out.append((f"{info.name}.py", importlib.import_module(f"ui.strings.{info.name}").STRINGS))
+    return out
+
+
 def _assemble() -> dict[str, dict[str, str]]:
     table: dict[str, dict[str, str]] = {}
-    for info in sorted(pkgutil.iter_modules(ui.strings.__path__), key=lambda i: i.name):
-        section = importlib.import_module(f"ui.strings.{info.name}")
-        for key, texts in section.STRINGS.items():
+    for name, strings in _sections():
+        for key, texts in strings.items():
             if key in table:
-                raise RuntimeError(f"string key {key!r} defined twice (ui/strings/{info.name}.py)")
+                raise RuntimeError(f"string key {key!r} defined twice (ui/strings/{name})")
             missing = [lang for lang in LANGS if not texts.get(lang)]
             if missing:
-                raise RuntimeError(f"string {key!r} lacks {missing} (ui/strings/{info.name}.py)")
+                raise RuntimeError(f"string {key!r} lacks {missing} (ui/strings/{name})")
             table[key] = texts
     return table
 
