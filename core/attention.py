@@ -11,23 +11,25 @@ Any registry model of a text task can be shown when named explicitly (e.g. the Q
 sentiment model that just produced a result, whose registry tasks do not list
 ``attention``): see :func:`can_show`. The page's model picker lists the ``attention`` ones.
 
-View-level transforms (hide special tokens, merge word pieces, head average, rollout,
-per-head statistics) are pure functions in :mod:`core.attention_views`; they are
-re-exported here so callers need one import.
+Tokenizing (special tokens, sentence of a pair, characters and word of each token) is
+:mod:`core.attention_tokens`; the forward pass runs under the model's lock through
+:func:`core.inference.locked`. View-level transforms (hide special tokens, merge word
+pieces, head average, rollout, per-head statistics) are pure functions in
+:mod:`core.attention_views`; they are re-exported here so callers need one import.
 
 Works in a plain Python process (no Streamlit server needed).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-import unicodedata
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from core.attention_tokens import clean, encode
 from core.attention_views import (  # noqa: F401  (re-exported API)
     HeadStats,
     View,
@@ -38,7 +40,7 @@ from core.attention_views import (  # noqa: F401  (re-exported API)
     make_view,
     rollout,
 )
-from core.text import is_cjk
+from core.inference import locked, model_inputs
 
 MAX_TOKENS = 128
 
@@ -47,9 +49,9 @@ class NoAttentionMaps(RuntimeError):
     """The model's forward pass gave no attention maps (not eager attention, or a model
     that does not return them)."""
 
+
 # Registry tasks whose models are transformers over text: their attention can be shown.
 TEXT_TASKS = frozenset({"attention", "embedding", "zero-shot", "qa", "sentiment"})
-_METASPACE = "\u2581"  # SentencePiece's word-start mark ("▁")
 
 
 def can_show(key: str) -> bool:
@@ -63,6 +65,16 @@ def can_show(key: str) -> bool:
     except KeyError:
         return False
     return bool(TEXT_TASKS & set(entry.tasks))
+
+
+def outside_the_list(key: str | None) -> bool:
+    """A model :func:`attention_maps` can show but the ``attention`` model list does not
+    offer (e.g. the QA or sentiment model a link came from): shown only when named."""
+    from core import registry
+
+    if not key:
+        return False
+    return key not in {e.key for e in registry.entries("attention")} and can_show(key)
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,14 @@ class AttentionResult:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Codes of what the reader should know (the ``ui`` translates them):
+        ``"truncated"`` (only the first ``len(self)`` of ``n_input_tokens`` tokens are
+        shown), ``"no-text-tokens"`` (the model saw only special tokens)."""
+        out = ("truncated",) if self.truncated else ()
+        return out + (() if not all(self.special) else ("no-text-tokens",))
+
     def span_text(self, i: int) -> str:
         """The original characters behind token ``i`` (the token itself for special tokens)."""
         seg, start, end = self.spans[i]
@@ -128,94 +148,74 @@ class AttentionResult:
                 continue
             seg = real[0][0]
             src = self.text if seg == 0 else (self.text_pair or "")
-            labels.append(src[real[0][1]:real[-1][2]])
+            labels.append(src[real[0][1] : real[-1][2]])
         return labels
 
 
-def _clean(text: str) -> str:
-    """Drop control characters (except whitespace) that tokenizers choke on."""
-    return "".join(
-        ch for ch in text if ch in "\t\n\r" or not unicodedata.category(ch).startswith("C") or ch == "\u200d"
+def readable(text: str) -> bool:
+    """Is there something to read in ``text`` once control and invisible characters are
+    dropped? (:func:`attention_maps` raises ``ValueError`` when not.)"""
+    return bool(text) and bool(clean(text).strip())
+
+
+def _forward(model: Any, enc: dict[str, Any]) -> np.ndarray:
+    """Forward (the caller holds the model's lock): ``(layers, heads, T, T)`` float32.
+
+    A model whose output has no attentions but which holds its transformers encoder as
+    ``model.bert`` (a pooled-feature classifier of ours) shows that encoder's attention."""
+    import torch
+
+    out = model(**enc, output_attentions=True)
+    atts = getattr(out, "attentions", None)
+    encoder = getattr(model, "bert", None)
+    if not atts and isinstance(encoder, torch.nn.Module):
+        atts = getattr(encoder(**enc, output_attentions=True), "attentions", None)
+    if not atts or any(a is None for a in atts):
+        raise NoAttentionMaps("the model returned no attention maps (it must be loaded with eager attention)")
+    return torch.stack([a[0] for a in atts]).float().cpu().numpy().astype(np.float32, copy=False)
+
+
+def _attention(
+    bundle: Any, tokenizer: Any, text: str, text_pair: str | None, max_tokens: int, key: str
+) -> AttentionResult:
+    """preprocess -> forward under :func:`core.inference.locked` -> postprocess."""
+    x = encode(bundle.model, tokenizer, text, text_pair, max_tokens)
+    device = next(bundle.model.parameters()).device
+    t0 = time.perf_counter()
+    with locked(bundle):
+        arr = _forward(bundle.model, model_inputs(bundle.model, x.enc, device))
+    seconds = time.perf_counter() - t0
+    return AttentionResult(
+        tokens=tuple(x.tokens),
+        attentions=arr,
+        model=key,
+        truncated=x.n_input > len(x.tokens),
+        special=tuple(bool(s) for s in x.special),
+        segment=tuple(x.segment),
+        word=tuple(x.groups),
+        spans=tuple(x.spans),
+        text=x.text,
+        text_pair=x.pair,
+        n_input_tokens=x.n_input,
+        seconds=seconds,
     )
 
 
-def _trim(spans: list[tuple[int, int, int]], texts: tuple[str, str]) -> list[tuple[int, int, int]]:
-    """Spans without the whitespace SentencePiece tokenizers count into a word's first piece
-    ("▁world" covers " world"); a piece of nothing but whitespace becomes empty."""
-    out = []
-    for seg, start, end in spans:
-        if seg >= 0:
-            src = texts[seg]
-            while start < end and src[start].isspace():
-                start += 1
-        out.append((seg, start, end))
-    return out
-
-
-def _is_punct(piece: str) -> bool:
-    """Only punctuation and symbols (emoji included): a word of its own, as BERT's
-    pre-tokenizer makes it, whatever the tokenizer."""
-    return bool(piece) and all(unicodedata.category(ch)[0] in "PS" for ch in piece)
-
-
-def _is_mark(piece: str) -> bool:
-    """Only combining marks, variation selectors and joiners (e.g. the U+FE0F after ❤)."""
-    return bool(piece) and all(unicodedata.category(ch)[0] == "M" or unicodedata.category(ch) == "Cf"
-                               for ch in piece)
-
-
-def _word_groups(word_ids: list[int | None], seq_ids: list[int | None], spans: list[tuple[int, int, int]],
-                 texts: tuple[str, str], tokens: list[str] | None = None) -> list[int]:
-    """Consecutive group ids: pieces of one word share a group; specials, CJK pieces and
-    punctuation stand alone (combining marks stay with the character before).
-    SentencePiece's lone "▁" (a word start without characters, e.g. before Chinese text)
-    joins the piece after it, or the one before at the end of a segment."""
-    n = len(word_ids)
-    tokens = tokens or [""] * n
-    groups: list[int] = []
-    prev: tuple[int | None, int | None] | None = None  # (sequence, word) the next piece may continue
-    carry = False  # the piece before was a lone "▁": this one joins its group
-    g = -1
-    for i, (w, s) in enumerate(zip(word_ids, seq_ids)):
-        seg, start, end = spans[i]
-        piece = texts[seg][start:end] if seg >= 0 else ""
-        if w is not None and tokens[i] == _METASPACE and not piece.strip():
-            has_next = i + 1 < n and word_ids[i + 1] is not None and seq_ids[i + 1] == s
-            if not has_next and groups and word_ids[i - 1] is not None and seq_ids[i - 1] == s:
-                groups.append(g)  # a trailing "▁" stays with the piece before
-                continue
-            g += 1
-            groups.append(g)
-            carry, prev = has_next, None
-            continue
-        if w is not None and _is_mark(piece) and groups and seq_ids[i - 1] == s and word_ids[i - 1] is not None:
-            groups.append(g)  # a variation selector or joiner belongs to the character before
-            continue
-        alone = w is None or any(is_cjk(ch) for ch in piece) or _is_punct(piece.strip())
-        if not carry and (alone or (s, w) != prev):
-            g += 1
-        carry = False
-        prev = None if alone else (s, w)
-        groups.append(g)
-    return groups
-
-
-def _fallback_groups(tokens: list[str], special: list[bool]) -> list[int]:
-    """Groups from '##' continuation pieces, for slow tokenizers without word ids."""
-    groups, g = [], -1
-    for tok, sp in zip(tokens, special):
-        if sp or not tok.startswith("##") or g < 0:
-            g += 1
-        groups.append(g)
-    return groups
-
-
-def attention_from_model(model: Any, tokenizer: Any, text: str, *, text_pair: str | None = None,
-                         max_tokens: int = MAX_TOKENS, key: str = "custom", lock: Any = None) -> AttentionResult:
+def attention_from_model(
+    model: Any,
+    tokenizer: Any,
+    text: str,
+    *,
+    text_pair: str | None = None,
+    max_tokens: int = MAX_TOKENS,
+    key: str = "custom",
+    lock: Any = None,
+) -> AttentionResult:
     """Attention of any transformers encoder / sequence classifier loaded with eager attention.
 
     ``model(**enc, output_attentions=True).attentions`` is a tuple of ``layers`` tensors
-    ``(1, heads, T, T)``; they are stacked, cast to float32 and moved to the CPU.
+    ``(1, heads, T, T)``; they are stacked, cast to float32 and moved to the CPU. The
+    forward pass runs under ``lock`` when one is given (a loaded model's lock).
 
     Wrappers of our own are unwrapped: a model whose output has no attentions but which
     holds its transformers encoder as ``model.bert`` (a pooled-feature classifier) shows
@@ -224,94 +224,20 @@ def attention_from_model(model: Any, tokenizer: Any, text: str, *, text_pair: st
     ``prefix + text``, so the prefix's tokens are shown, as the model reads them.
     Raises :class:`NoAttentionMaps` (a ``RuntimeError``) when none come back.
     """
-    import torch
-
-    text = _clean(text)
-    pair = _clean(text_pair) if text_pair else None
-    if not text.strip():
-        raise ValueError("empty text")
-    inner, prefix = getattr(tokenizer, "tokenizer", None), getattr(tokenizer, "prefix", None)
-    if inner is not None and isinstance(prefix, str) and callable(inner):
-        text, tokenizer = prefix + text, inner
-    if pair is not None and not pair.strip():
-        pair = None
-    max_tokens = max(4, int(max_tokens))
-    cfg = getattr(model, "config", None)
-    positions = getattr(cfg, "max_position_embeddings", None)
-    if positions:  # never more tokens than the model has positions (RoBERTa-style offsets 2)
-        offset = 2 if getattr(cfg, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else 0
-        max_tokens = min(max_tokens, int(positions) - offset)
-    fast = bool(getattr(tokenizer, "is_fast", False))
-    args = (text, pair) if pair is not None else (text,)
-    full = tokenizer(*args, add_special_tokens=True, truncation=False)
-    n_input = len(full["input_ids"])
-    enc = tokenizer(*args, return_tensors="pt", truncation=True, max_length=max_tokens,
-                    return_offsets_mapping=fast)
-    offsets = enc.pop("offset_mapping", None)
-    ids = enc["input_ids"][0].tolist()
-    tokens = tokenizer.convert_ids_to_tokens(ids)
-    special_ids = set(getattr(tokenizer, "all_special_ids", []) or [])
-    special_ids.discard(getattr(tokenizer, "unk_token_id", None))  # [UNK] stands for real text
-    special = [i in special_ids for i in ids]
-    texts = (text, pair or "")
-    if fast:
-        seq_ids = enc.sequence_ids(0)
-        word_ids = enc.word_ids(0)
-        offs = offsets[0].tolist()
-        spans = [(-1, 0, 0) if s is None else (int(s), int(a), int(b)) for s, (a, b) in zip(seq_ids, offs)]
-        spans = _trim(spans, texts)
-        for i, tok in enumerate(tokens):  # a lone "▁" covers no character of its own
-            seg, start, end = spans[i]
-            if tok == _METASPACE and seg >= 0 and end > start and not texts[seg][start:end].isspace():
-                spans[i] = (seg, start, start)
-        special = [s is None for s in seq_ids]
-        segment = [-1 if s is None else int(s) for s in seq_ids]
-        groups = _word_groups(word_ids, seq_ids, spans, texts, tokens)
-    else:
-        spans = [(-1, 0, 0)] * len(ids)
-        tt = enc.get("token_type_ids")
-        types = tt[0].tolist() if tt is not None else [0] * len(ids)
-        segment = [-1 if sp else int(t) for sp, t in zip(special, types)]
-        groups = _fallback_groups(tokens, special)
-
-    device = next(model.parameters()).device
-    enc = {k: v.to(device) for k, v in enc.items()}
-    t0 = time.perf_counter()
-    with torch.inference_mode(), (lock if lock is not None else contextlib.nullcontext()):
-        out = model(**enc, output_attentions=True)
-        atts = getattr(out, "attentions", None)
-        encoder = getattr(model, "bert", None)
-        if not atts and isinstance(encoder, torch.nn.Module):  # a classifier over the encoder's pooled output
-            atts = getattr(encoder(**enc, output_attentions=True), "attentions", None)
-    if not atts or any(a is None for a in atts):
-        raise NoAttentionMaps("the model returned no attention maps (it must be loaded with eager attention)")
-    arr = torch.stack([a[0] for a in atts]).float().cpu().numpy().astype(np.float32, copy=False)
-    seconds = time.perf_counter() - t0
-    return AttentionResult(
-        tokens=tuple(tokens),
-        attentions=arr,
-        model=key,
-        truncated=n_input > len(ids),
-        special=tuple(bool(s) for s in special),
-        segment=tuple(segment),
-        word=tuple(groups),
-        spans=tuple(spans),
-        text=text,
-        text_pair=pair,
-        n_input_tokens=n_input,
-        seconds=seconds,
-    )
+    return _attention(SimpleNamespace(model=model, lock=lock), tokenizer, text, text_pair, max_tokens, key)
 
 
-def attention_maps(text: str, *, model: str | None = None, text_pair: str | None = None,
-                   max_tokens: int = MAX_TOKENS) -> AttentionResult:
+def attention_maps(
+    text: str, model: str | None = None, *, text_pair: str | None = None, max_tokens: int = MAX_TOKENS
+) -> AttentionResult:
     """Every layer's and head's attention for ``text`` (and ``text_pair``) under ``model``.
 
     ``model`` is a registry key, any for which :func:`can_show` is true (QA and sentiment
     models included); ``None`` picks the default attention model for the text's language.
     Returns ``attentions`` of shape ``(layers, heads, T, T)`` with ``T <= max_tokens``.
-    Raises ``ValueError`` for empty text, ``ModelLoadError`` when the model cannot be
-    loaded or has no attention to show.
+    Raises ``ValueError`` for empty text (see :func:`readable`), ``ModelLoadError`` (with
+    a ``code``: ``no-model-for-language``, ``not-a-text-model``, ``no-attention-maps``, or
+    the loader's) when the model cannot be loaded or has no attention to show.
     """
     from core import loaders
     from core.availability import default_model
@@ -320,18 +246,31 @@ def attention_maps(text: str, *, model: str | None = None, text_pair: str | None
     if not text or not text.strip():
         raise ValueError("empty text")
     if model is None:
-        model = default_model("attention", detect_language(text))
+        lang = detect_language(text)
+        model = default_model("attention", lang)
         if model is None:
-            raise loaders.ModelLoadError("attention", "no attention model is available for this language")
+            raise loaders.ModelLoadError(
+                "attention",
+                "no attention model is available for this language",
+                code="no-model-for-language",
+                params={"lang": lang},
+            )
     elif not can_show(model):
-        raise loaders.ModelLoadError(model, "this model has no attention maps to show (not a text transformer)",
-                                     "Pick a model from the list.")
+        raise loaders.ModelLoadError(
+            model,
+            "this model has no attention maps to show (not a text transformer)",
+            "Pick a model from the list.",
+            code="not-a-text-model",
+        )
     bundle = loaders.load(model, attention=True)
     if bundle.preprocessor is None or not callable(bundle.preprocessor):
-        raise loaders.ModelLoadError(model, "this model has no tokenizer, so no attention over text",
-                                     "Pick a model from the list.")
+        raise loaders.ModelLoadError(
+            model,
+            "this model has no tokenizer, so no attention over text",
+            "Pick a model from the list.",
+            code="not-a-text-model",
+        )
     try:
-        return attention_from_model(bundle.model, bundle.preprocessor, text, text_pair=text_pair,
-                                    max_tokens=max_tokens, key=model, lock=bundle.lock)
+        return _attention(bundle, bundle.preprocessor, text, text_pair, max_tokens, model)
     except NoAttentionMaps as exc:
-        raise loaders.ModelLoadError(model, str(exc), "Pick a model from the list.") from exc
+        raise loaders.ModelLoadError(model, str(exc), "Pick a model from the list.", code="no-attention-maps") from exc

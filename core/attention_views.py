@@ -13,8 +13,8 @@ Shapes: ``L`` layers, ``H`` heads, ``T`` tokens, ``T'`` kept tokens after hiding
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -45,8 +45,14 @@ class View:
         return p, r
 
 
-def make_view(tokens: Sequence[str], special: Sequence[bool], *, hide_special: bool = False,
-              groups: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> View:
+def make_view(
+    tokens: Sequence[str],
+    special: Sequence[bool],
+    *,
+    hide_special: bool = False,
+    groups: Sequence[int] | None = None,
+    labels: Sequence[str] | None = None,
+) -> View:
     """A view over ``T`` tokens.
 
     ``groups`` (``(T,)``, non-decreasing or arbitrary ints) merges tokens sharing an id;

@@ -4,7 +4,9 @@ and a live latency measurement of a loaded model. Used by the /status page."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from core import registry
 from core.availability import availability, default_model, is_online
@@ -19,9 +21,11 @@ class ModelState:
     languages: tuple[str, ...]
     source: str
     status: str  # available | downloadable | unavailable
-    reason: str
+    reason: str  # English, for logs and scripts; the ui translates ``code``
     size_mb: float
     load_seconds: float | None  # None: not loaded in this process
+    code: str = ""  # core.availability's code (e.g. "offline-not-cached")
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ def model_states() -> list[ModelState]:
     for m in registry.MODELS:
         a = availability(m, online=online)
         out.append(ModelState(m.key, m.name, m.tasks, m.languages, m.source, a.status, a.reason,
-                              m.size_mb, loaded.get(m.key, loaded.get(m.key + " (attention)"))))
+                              m.size_mb, loaded.get(m.key, loaded.get(m.key + " (attention)")), a.code, a.params))
     return out
 
 

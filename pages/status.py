@@ -2,58 +2,93 @@
 latency measurement; "ready for offline" is green only when every page's default model
 works without network."""
 
+from __future__ import annotations
+
 import pandas as pd
 import streamlit as st
 
 from core.availability import is_online
 from core.device import describe_device
-from core.health import measure_latency, model_states, offline_readiness
-from ui.common import device_label, friendly_errors, page_header
+from core.health import ModelState, measure_latency, model_states, offline_readiness
+from ui.errors import friendly_errors
 from ui.i18n import t
+from ui.layout import device_label, page_header
+from ui.models import reason_text
+from ui.routing import use_navigation_routing
 
-page_header(t("status.title"), t("status.subtitle"))
+use_navigation_routing()  # first: a new server's first deep link is routed by app.py (see ui.routing)
 
-ready = offline_readiness()
-if ready.ready:
-    st.success(t("status.ready"), icon="✅")
-else:
-    missing = ", ".join(k for k, v in ready.defaults.items() if v is None)
-    st.error(t("status.not_ready", missing=missing), icon="⛔")
+ICONS = {"available": "🟢", "downloadable": "🟡", "unavailable": "🔴"}
 
-dev = describe_device()
-states = model_states()
-c1, c2, c3 = st.columns(3)
-c1.metric(t("status.device"), dev.kind.upper())
-c1.caption(device_label(dev))
-c2.metric(t("status.network"), t("status.online") if is_online() else t("status.offline"))
-n_ok = sum(s.status == "available" for s in states)
-c3.metric(t("status.models"), f"{n_ok} / {len(states)}")
 
-latencies: dict[str, float] = st.session_state.get("_status_latency", {})
-if st.button(t("status.measure"), type="primary"):
+@st.cache_data(ttl=60, show_spinner=False)
+def _latency(key: str) -> float:
+    """Median warm latency of ``key`` in ms (loaded first if needed); one figure a minute
+    per server, whoever asks: it is the server's, not the visitor's."""
+    return measure_latency(key)
+
+
+def _measure(states: list[ModelState]) -> dict[str, float]:
+    """Live latency of every available model, with a spinner while one is measured; a
+    model that fails says why and the others are still measured."""
+    latencies: dict[str, float] = {}
     for s in states:
-        if s.status != "available":
-            continue
-        with st.spinner(t("status.measuring", model=s.name)), friendly_errors():
-            latencies[s.key] = measure_latency(s.key)
-    st.session_state["_status_latency"] = latencies
-    states = model_states()  # load times are known now
+        if s.status == "available":
+            with st.spinner(t("status.measuring", model=s.name)), friendly_errors():
+                latencies[s.key] = _latency(s.key)
+    return latencies
 
-icons = {"available": "🟢", "downloadable": "🟡", "unavailable": "🔴"}
-df = pd.DataFrame([{
-    t("status.col.model"): s.name,
-    t("status.col.key"): s.key,
-    t("status.col.tasks"): ", ".join(s.tasks),
-    t("status.col.languages"): ", ".join(s.languages).replace("*", "multi"),
-    t("status.col.source"): s.source,
-    t("status.col.status"): f"{icons[s.status]} {t('status.' + s.status)}",
-    t("status.col.reason"): s.reason,
-    t("status.col.size"): round(s.size_mb),
-    t("status.col.load"): None if s.load_seconds is None else round(s.load_seconds, 2),
-    t("status.col.latency"): None if s.key not in latencies else round(latencies[s.key], 1),
-} for s in states])
-st.dataframe(df, hide_index=True, width="stretch")
 
-st.markdown(f"**{t('status.defaults')}**")
-st.dataframe(pd.DataFrame([{t("status.col.task_lang"): k, t("status.col.key"): v or "—"} for k, v in ready.defaults.items()]),
-             hide_index=True)
+def _row(s: ModelState, latencies: dict[str, float]) -> dict[str, object]:
+    return {
+        t("status.col.model"): s.name,
+        t("status.col.key"): s.key,
+        t("status.col.status"): f"{ICONS[s.status]} {t('status.' + s.status)}",
+        t("status.col.latency"): None if s.key not in latencies else round(latencies[s.key], 1),
+        t("status.col.load"): None if s.load_seconds is None else round(s.load_seconds, 2),
+        t("status.col.size"): round(s.size_mb),
+        t("status.col.reason"): reason_text(s.code, s.params) if s.code else "",
+        t("status.col.tasks"): ", ".join(s.tasks),
+        t("status.col.languages"): ", ".join(s.languages).replace("*", "multi"),
+        t("status.col.source"): t(f"status.source.{s.source}"),
+    }
+
+
+def main() -> None:
+    page_header(t("status.title"), t("status.subtitle"))
+    ready = offline_readiness()
+    if ready.ready:
+        st.success(t("status.ready"), icon="✅")
+    else:
+        st.error(t("status.not_ready", missing=", ".join(k for k, v in ready.defaults.items() if v is None)), icon="⛔")
+
+    dev, online, states = describe_device(), is_online(), model_states()
+    c1, c2, c3 = st.columns(3)
+    c1.metric(t("status.device"), dev.kind.upper())
+    c1.caption(device_label(dev))
+    c2.metric(t("status.network"), t("status.online") if online else t("status.offline"))
+    c3.metric(t("status.models"), f"{sum(s.status == 'available' for s in states)} / {len(states)}")
+
+    latencies: dict[str, float] = {}
+    if st.toggle(t("status.measure"), key="measure", bind="query-params", help=t("status.measure_help")):
+        latencies = _measure(states)
+        states = model_states()  # load times are known now
+    table = pd.DataFrame([_row(s, latencies) for s in states])
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=35 * (len(table) + 1) + 3,  # every row, no scroll
+        column_config={t("status.col.reason"): st.column_config.TextColumn(width="large")},
+    )
+
+    st.markdown(f"**{t('status.defaults')}**")
+    st.dataframe(
+        pd.DataFrame(
+            [{t("status.col.task_lang"): k, t("status.col.key"): v or "—"} for k, v in ready.defaults.items()]
+        ),
+        hide_index=True,
+    )
+
+
+main()

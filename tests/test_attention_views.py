@@ -19,13 +19,16 @@ from ui.attention_figures import figure_bytes, grid_figure, heatmap_figure, roll
 TOKENS = ["[CLS]", "un", "##real", "cat", "[SEP]"]
 SPECIAL = [True, False, False, False, True]
 # rows sum to 1
-A = np.array([
-    [0.5, 0.1, 0.1, 0.1, 0.2],
-    [0.2, 0.2, 0.2, 0.2, 0.2],
-    [0.1, 0.4, 0.1, 0.2, 0.2],
-    [0.0, 0.3, 0.3, 0.3, 0.1],
-    [0.25, 0.25, 0.25, 0.0, 0.25],
-], dtype=np.float32)
+A = np.array(
+    [
+        [0.5, 0.1, 0.1, 0.1, 0.2],
+        [0.2, 0.2, 0.2, 0.2, 0.2],
+        [0.1, 0.4, 0.1, 0.2, 0.2],
+        [0.0, 0.3, 0.3, 0.3, 0.1],
+        [0.25, 0.25, 0.25, 0.0, 0.25],
+    ],
+    dtype=np.float32,
+)
 
 
 def test_hide_special_drops_rows_and_columns_and_renormalises():
@@ -43,20 +46,23 @@ def test_merge_sums_columns_and_averages_rows():
     view = make_view(TOKENS, SPECIAL, groups=groups, labels=["[CLS]", "unreal", "cat", "[SEP]"])
     assert view.labels == ("[CLS]", "unreal", "cat", "[SEP]")
     got = apply_view(A, view)
-    want = np.array([
-        [0.5, 0.2, 0.1, 0.2],
-        # rows "un" and "##real" averaged: (0.2+0.1)/2, (0.4+0.5)/2, (0.2+0.2)/2, (0.2+0.2)/2
-        [0.15, 0.45, 0.2, 0.2],
-        [0.0, 0.6, 0.3, 0.1],
-        [0.25, 0.5, 0.0, 0.25],
-    ])
+    want = np.array(
+        [
+            [0.5, 0.2, 0.1, 0.2],
+            # rows "un" and "##real" averaged: (0.2+0.1)/2, (0.4+0.5)/2, (0.2+0.2)/2, (0.2+0.2)/2
+            [0.15, 0.45, 0.2, 0.2],
+            [0.0, 0.6, 0.3, 0.1],
+            [0.25, 0.5, 0.0, 0.25],
+        ]
+    )
     np.testing.assert_allclose(got, want, atol=1e-6)
     np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-6)
 
 
 def test_hide_then_merge_and_batched_shapes():
-    view = make_view(TOKENS, SPECIAL, hide_special=True, groups=[0, 1, 1, 2, 3],
-                     labels=["[CLS]", "unreal", "cat", "[SEP]"])
+    view = make_view(
+        TOKENS, SPECIAL, hide_special=True, groups=[0, 1, 1, 2, 3], labels=["[CLS]", "unreal", "cat", "[SEP]"]
+    )
     assert view.labels == ("unreal", "cat")
     got = apply_view(A, view)
     # hidden rows: un -> [1/3,1/3,1/3], ##real -> [4/7,1/7,2/7], cat -> [1/3,1/3,1/3]

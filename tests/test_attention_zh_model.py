@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from core import registry
-from core.attention import attention_maps, make_view, apply_view
+from core.attention import apply_view, attention_maps, make_view
 from core.availability import default_model
 
 torch.set_num_threads(1)
 MODEL_DIR = registry.MODELS_DIR / "sentiment-zh"
-pytestmark = pytest.mark.skipif(not (MODEL_DIR / "config.json").exists(),
-                                reason="models/sentiment-zh is not trained yet (python -m training.sentiment_zh)")
+pytestmark = pytest.mark.skipif(
+    not (MODEL_DIR / "config.json").exists(),
+    reason="models/sentiment-zh is not trained yet (python -m training.sentiment_zh)",
+)
 
 TEXT = "这家餐厅的菜很好吃，服务也很热情。"
 

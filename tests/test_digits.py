@@ -163,8 +163,10 @@ def test_classify_contract():
 
 
 @needs_model
-@pytest.mark.skipif(not (TRAIN / "train-images-idx3-ubyte.gz").exists(),
-                    reason="../shared/data (the MNIST training digits) is not beside the repo")
+@pytest.mark.skipif(
+    not (TRAIN / "train-images-idx3-ubyte.gz").exists(),
+    reason="../shared/data (the MNIST training digits) is not beside the repo",
+)
 def test_real_training_digits_through_a_simulated_canvas():
     """The 1,000 digits the training script held out for validation (never trained on),
     drawn onto 280x280 canvases and read back through canvas_to_mnist."""
@@ -202,3 +204,69 @@ def test_occlusion_saliency_marks_the_ink():
     heat = occlusion_saliency(img, 7)
     assert heat.shape == (28, 28) and heat.min() >= 0 and heat.max() == pytest.approx(1.0)
     assert heat[img > 0.3].mean() > heat[img == 0].mean()  # the strokes matter more than the background
+
+
+# ---- recognise: one drawing -> everything the page shows ------------------------------------
+
+
+def test_recognise_a_blank_canvas_says_blank_without_the_model():
+    blank = np.zeros((280, 280, 4), np.uint8)
+    res = digits.recognise(blank)
+    assert res.code == "blank" and res.blank and res.model == digits.model_key()
+    assert res.image is None and res.probs is None and res.saliency is None and res.naive is None
+    stray = blank.copy()
+    stray[[10, 50, 200], [30, 120, 250], 3] = 255
+    assert digits.recognise(stray).blank
+
+
+@needs_model
+@pytest.mark.parametrize("n", [1, 4, 7])
+def test_recognise_a_drawn_digit(n):
+    rgba = example_image(n)
+    res = digits.recognise(rgba)
+    assert res.code == "ok" and not res.blank
+    assert np.array_equal(res.image, canvas_to_mnist(rgba))  # the very picture canvas_to_mnist makes
+    assert np.allclose(res.probs, classify_digits(res.image[None])[0], atol=1e-5)
+    assert res.digit == n and res.confidence == pytest.approx(float(res.probs.max()))
+    assert res.runner_up != n and not res.unsure
+    assert np.allclose(res.saliency, occlusion_saliency(res.image, n), atol=1e-4)  # same forward, same map
+    assert np.array_equal(res.naive, naive_resize(rgba))
+    assert np.allclose(res.naive_probs, classify_digits(res.naive[None])[0], atol=1e-5)
+    assert res.naive_digit == int(np.argmax(res.naive_probs))
+
+
+@needs_model
+def test_recognise_skips_what_is_not_asked_for():
+    res = digits.recognise(example_image(3), saliency=False, compare=False)
+    assert res.digit == 3 and res.saliency is None and res.naive is None and res.naive_probs is None
+    assert res.naive_digit is None
+
+
+@needs_model
+def test_an_ambiguous_drawing_is_unsure():
+    rng = np.random.default_rng(0)
+    pts = [(float(a), float(b)) for a, b in rng.uniform(10, 270, size=(40, 2))]
+    res = digits.recognise(rasterize([pts], 22))
+    assert res.confidence < 0.9 and res.unsure == (res.confidence < digits.UNSURE_BELOW)
+
+
+def test_model_facts_read_the_model_folder():
+    facts = digits.model_facts()
+    if MODEL_READY:
+        assert 0.1 < facts.size_mb < 5
+        assert facts.accuracy is None or 0.9 < facts.accuracy <= 1.0
+    else:
+        assert facts.size_mb == 0.0
+
+
+def test_predict_proba_of_a_bare_model_keeps_input_order():
+    import torch
+
+    torch.manual_seed(0)
+    model = digits.DigitCNN().eval()
+    imgs = np.random.default_rng(0).random((7, 28, 28), dtype=np.float32)
+    whole = digits.predict_proba(model, imgs)
+    in_pieces = digits.predict_proba(model, imgs, batch_size=3)
+    assert whole.shape == (7, 10) and np.allclose(whole, in_pieces, atol=1e-5)
+    for i in (0, 6):
+        assert np.allclose(digits.predict_proba(model, imgs[i]), whole[i], atol=1e-5)

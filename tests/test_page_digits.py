@@ -1,12 +1,14 @@
 """AppTest of the /digits page in both languages: the blank-canvas prompt, an example drawing
-from ``?example=N`` predicted through the real model, the naive-resize comparison, a bad
-``example`` value, and never a traceback. (Drawing with a mouse is the browser test's job.)"""
+from ``?example=N`` predicted through the real model, the options (bound to the URL), the
+naive-resize comparison, a bad ``example`` value, the latency in the footer, and never a
+traceback. (Drawing with a mouse is the browser test's job.)"""
 
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.digits import model_key
 from core.registry import REPO_ROOT
 from tests.apptest_pages import open_page
 
@@ -46,13 +48,40 @@ def test_example_is_predicted(lang, heading):
 @pytest.mark.skipif(not MODEL_READY, reason="models/digits not trained")
 def test_naive_resize_comparison():
     at = _page("en", example="7")
-    at.toggle(key="digits_compare").set_value(True).run()
+    at.toggle(key="compare").set_value(True).run()
     assert not at.exception
     text = _text(at)
     assert "Without MNIST preprocessing" in text and "With MNIST preprocessing" in text
 
 
-def test_bad_example_value_is_explained():
+def test_bad_example_value_is_ignored():
+    """An example that does not exist is dropped (Streamlit validates bound URL values):
+    a blank canvas with its prompt, no error."""
     at = _page("zh", example="<b>42</b>")
-    assert any("示例" in w.value and "0 到 9" in w.value for w in at.warning)
+    assert at.pills(key="example").value is None
     assert any("在画布上写一个数字" in i.value for i in at.info)
+    assert not at.error and not at.warning
+
+
+@pytest.mark.skipif(not MODEL_READY, reason="models/digits not trained")
+def test_options_come_from_the_url_and_toggles_reuse_the_result():
+    at = _page("en", example="4", compare="true", saliency="false", pen="30")
+    assert at.slider(key="pen").value == 30
+    assert at.toggle(key="compare").value is True and at.toggle(key="saliency").value is False
+    text = _text(at)
+    assert "Without MNIST preprocessing" in text and "Strokes that decided it" not in text
+    last = at.session_state["_last_prediction"]  # what the sidebar footer shows
+    assert last["model"] == model_key() and 0 < last["latency_ms"] < 5000
+    at.toggle(key="compare").set_value(False).run()  # a view option: the same result, redrawn
+    assert not at.exception and "Without MNIST preprocessing" not in _text(at)
+    assert at.session_state["_last_prediction"] == last  # no new prediction
+    at.toggle(key="saliency").set_value(True).run()
+    assert "Strokes that decided it" in _text(at)
+
+
+@pytest.mark.skipif(not MODEL_READY, reason="models/digits not trained")
+def test_picking_an_example_draws_it():
+    at = _page("zh")
+    at.pills(key="example").set_value(8).run()
+    assert not at.exception
+    assert '800;line-height:1;color:#ff4b4b;">8</span>' in _text(at)

@@ -53,7 +53,7 @@ def test_status_page_lists_models_and_offline_readiness(lang):
     assert not at.exception
     table = at.dataframe[0].value
     assert len(table) == len(health.model_states())
-    assert "minilm" in table.iloc[:, 1].tolist()
+    assert "minilm" in table["Key" if lang == "en" else "键"].tolist()
     ready = health.offline_readiness()
     assert (len(at.success) == 1) == ready.ready and (len(at.error) == 1) == (not ready.ready)
 
@@ -67,3 +67,22 @@ def test_offline_readiness_requires_every_default():
 def test_live_latency_of_bundled_minilm():
     ms = health.measure_latency("minilm", repeats=3)
     assert 0 < ms < 10_000
+
+
+def test_status_page_measures_latency_and_says_why_in_chinese():
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["lang"] = "zh"
+    at.run()
+    at.switch_page("pages/status.py")
+    at.run()
+    table = at.dataframe[0].value
+    assert table["延迟 (毫秒)"].isna().all()  # nothing measured yet
+    reasons = [r for r in table["原因"] if r]
+    assert reasons and all(any("\u4e00" <= ch <= "\u9fff" for ch in r) for r in reasons)  # translated codes
+    assert set(table["来源"]) <= {"内置", "Hub"}
+    at.toggle(key="measure").set_value(True).run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    available = table["状态"].str.contains("可用") & ~table["状态"].str.contains("不可用")
+    assert table.loc[available, "延迟 (毫秒)"].gt(0).all()
+    assert table.loc[available, "加载耗时 (秒)"].notna().all()  # loaded to be measured

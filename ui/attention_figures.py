@@ -8,7 +8,7 @@ repeated tokens ("the" twice) must stay distinct categories on an axis.
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.colors as pc
@@ -21,7 +21,9 @@ THUMB = 16  # thumbnail side (cells) in the all-heads grid
 _GAP = 101
 _BLUES = pc.sequential.Blues
 _GRID_SCALE = [[i / (len(_BLUES) - 1) * 100 / _GAP, c] for i, c in enumerate(_BLUES)] + [
-    [100.5 / _GAP, "#ffffff"], [1.0, "#ffffff"]]
+    [100.5 / _GAP, "#ffffff"],
+    [1.0, "#ffffff"],
+]
 _ZWSP = "\u200b"
 _FONT = "Inter, 'Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', sans-serif"
 
@@ -52,9 +54,15 @@ def _base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fi
     return fig
 
 
-def heatmap_figure(mat: np.ndarray, labels: Sequence[str], *, title: str | None = None,
-                   hover: tuple[str, str, str] = ("from", "to", "weight"),
-                   row_labels: Sequence[str] | None = None, split: int | None = None) -> go.Figure:
+def heatmap_figure(
+    mat: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str | None = None,
+    hover: tuple[str, str, str] = ("from", "to", "weight"),
+    row_labels: Sequence[str] | None = None,
+    split: int | None = None,
+) -> go.Figure:
     """One ``(G, G)`` attention matrix: rows = from-token (top to bottom), columns = to-token.
 
     ``hover`` names the three hover fields in the page's language; ``split`` (a group
@@ -64,21 +72,36 @@ def heatmap_figure(mat: np.ndarray, labels: Sequence[str], *, title: str | None 
     cols = safe_labels(labels)
     rows = safe_labels(row_labels) if row_labels is not None else cols
     font = 12 if n <= 40 else 10 if n <= 80 else 8
-    fig = go.Figure(go.Heatmap(
-        z=np.round(m, 4), x=cols, y=rows, colorscale=COLORSCALE, zmin=0.0,
-        zmax=float(max(m.max(), 1e-6)),
-        hovertemplate=f"{hover[0]}: %{{y}}<br>{hover[1]}: %{{x}}<br>{hover[2]}: %{{z:.3f}}<extra></extra>",
-        colorbar=dict(thickness=12, len=0.8),
-        xgap=1 if n <= 40 else 0, ygap=1 if n <= 40 else 0,
-    ))
-    fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=font), side="bottom",
-                     showgrid=False, automargin=True)
-    fig.update_yaxes(type="category", autorange="reversed", tickfont=dict(size=font), showgrid=False,
-                     automargin=True)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.round(m, 4),
+            x=cols,
+            y=rows,
+            colorscale=COLORSCALE,
+            zmin=0.0,
+            zmax=float(max(m.max(), 1e-6)),
+            hovertemplate=f"{hover[0]}: %{{y}}<br>{hover[1]}: %{{x}}<br>{hover[2]}: %{{z:.3f}}<extra></extra>",
+            colorbar=dict(thickness=12, len=0.8),
+            xgap=1 if n <= 40 else 0,
+            ygap=1 if n <= 40 else 0,
+        )
+    )
+    fig.update_xaxes(
+        type="category",
+        tickangle=-60 if n > 8 else 0,
+        tickfont=dict(size=font),
+        side="bottom",
+        showgrid=False,
+        automargin=True,
+    )
+    fig.update_yaxes(type="category", autorange="reversed", tickfont=dict(size=font), showgrid=False, automargin=True)
     if split is not None and 0 < split < n:
         for kind in ("x", "y"):
-            ends = dict(x0=split - 0.5, x1=split - 0.5, y0=-0.5, y1=n - 0.5) if kind == "x" else \
-                dict(y0=split - 0.5, y1=split - 0.5, x0=-0.5, x1=n - 0.5)
+            ends = (
+                dict(x0=split - 0.5, x1=split - 0.5, y0=-0.5, y1=n - 0.5)
+                if kind == "x"
+                else dict(y0=split - 0.5, y1=split - 0.5, x0=-0.5, x1=n - 0.5)
+            )
             fig.add_shape(type="line", line=dict(color="#ff4b4b", width=1.5, dash="dot"), **ends)
     cell = float(np.clip(640 / max(n, 1), 5, 36))
     height = int(cell * n + (150 if n > 8 else 90) + (40 if title else 0))
@@ -92,8 +115,14 @@ def thumb_size(n_layers: int, n_heads: int, budget: int = 20_000) -> int:
     return int(np.clip(np.sqrt(budget / max(n_layers * n_heads, 1)), THUMB, 48))
 
 
-def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
-                thumb: int | None = None, layer_word: str = "Layer", head_word: str = "Head") -> go.Figure:
+def grid_figure(
+    att: np.ndarray,
+    *,
+    selected: tuple[int, int] | None = None,
+    thumb: int | None = None,
+    layer_word: str = "Layer",
+    head_word: str = "Head",
+) -> go.Figure:
     """All heads at a glance: ``(L, H, G, G)`` -> one image of ``L x H`` thumbnails.
 
     Each thumbnail is block-averaged to at most ``thumb x thumb`` cells and scaled to its
@@ -113,57 +142,102 @@ def grid_figure(att: np.ndarray, *, selected: tuple[int, int] | None = None,
     levels = np.rint(small * 100).astype(np.uint8)
     for layer in range(n_layers):
         for head in range(n_heads):
-            canvas[layer * cell: layer * cell + s, head * cell: head * cell + s] = levels[layer, head]
+            canvas[layer * cell : layer * cell + s, head * cell : head * cell + s] = levels[layer, head]
     step = 1.0 / cell
-    fig = go.Figure(go.Heatmap(
-        z=canvas, x0=0.5 + 0.5 * step, dx=step, y0=0.5 + 0.5 * step, dy=step, colorscale=_GRID_SCALE,
-        zmin=0, zmax=_GAP, showscale=False, hoverinfo="skip",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=canvas,
+            x0=0.5 + 0.5 * step,
+            dx=step,
+            y0=0.5 + 0.5 * step,
+            dy=step,
+            colorscale=_GRID_SCALE,
+            zmin=0,
+            zmax=_GAP,
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
     px = int(np.clip(720 / max(n_heads, 1), 34, 120))  # pixels per thumbnail
     hx, ly = np.meshgrid(np.arange(1, n_heads + 1), np.arange(1, n_layers + 1))
     centers_x = hx.ravel() + (s * step) / 2 - 0.5
     centers_y = ly.ravel() + (s * step) / 2 - 0.5
-    fig.add_trace(go.Scatter(
-        x=centers_x, y=centers_y, mode="markers",
-        marker=dict(symbol="square", size=int(px * 0.9), color="rgba(0,0,0,0)"),
-        customdata=np.stack([ly.ravel(), hx.ravel()], axis=-1),
-        hovertemplate=f"{layer_word} %{{customdata[0]}} · {head_word} %{{customdata[1]}}<extra></extra>",
-        showlegend=False,
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=centers_x,
+            y=centers_y,
+            mode="markers",
+            marker=dict(symbol="square", size=int(px * 0.9), color="rgba(0,0,0,0)"),
+            customdata=np.stack([ly.ravel(), hx.ravel()], axis=-1),
+            hovertemplate=f"{layer_word} %{{customdata[0]}} · {head_word} %{{customdata[1]}}<extra></extra>",
+            showlegend=False,
+        )
+    )
     if selected is not None:
         layer, head = selected
-        fig.add_shape(type="rect", x0=head + 0.5 - 0.3 * step, x1=head + 0.5 + (s + 0.3) * step,
-                      y0=layer + 0.5 - 0.3 * step, y1=layer + 0.5 + (s + 0.3) * step,
-                      line=dict(color="#ff4b4b", width=3))
-    fig.update_xaxes(tickmode="array", tickvals=list(range(1, n_heads + 1)), showgrid=False, zeroline=False,
-                     side="top", title=dict(text=head_word, standoff=4),
-                     range=[0.5 - 0.6 * step, n_heads + 0.5],
-                     fixedrange=True, automargin=True, ticks="")
-    fig.update_yaxes(tickmode="array", tickvals=list(range(1, n_layers + 1)), showgrid=False, zeroline=False,
-                     ticktext=[f"{html.escape(layer_word)} {i}" for i in range(1, n_layers + 1)],
-                     range=[n_layers + 0.5, 0.5 - 0.6 * step],
-                     fixedrange=True,
-                     automargin=True, ticks="")
-    fig.update_layout(clickmode="event+select", dragmode=False, width=px * n_heads + 90,
-                      margin=dict(l=8, r=8, t=8, b=8))
+        fig.add_shape(
+            type="rect",
+            x0=head + 0.5 - 0.3 * step,
+            x1=head + 0.5 + (s + 0.3) * step,
+            y0=layer + 0.5 - 0.3 * step,
+            y1=layer + 0.5 + (s + 0.3) * step,
+            line=dict(color="#ff4b4b", width=3),
+        )
+    fig.update_xaxes(
+        tickmode="array",
+        tickvals=list(range(1, n_heads + 1)),
+        showgrid=False,
+        zeroline=False,
+        side="top",
+        title=dict(text=head_word, standoff=4),
+        range=[0.5 - 0.6 * step, n_heads + 0.5],
+        fixedrange=True,
+        automargin=True,
+        ticks="",
+    )
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(range(1, n_layers + 1)),
+        showgrid=False,
+        zeroline=False,
+        ticktext=[f"{html.escape(layer_word)} {i}" for i in range(1, n_layers + 1)],
+        range=[n_layers + 0.5, 0.5 - 0.6 * step],
+        fixedrange=True,
+        automargin=True,
+        ticks="",
+    )
+    fig.update_layout(
+        clickmode="event+select", dragmode=False, width=px * n_heads + 90, margin=dict(l=8, r=8, t=8, b=8)
+    )
     height = px * n_layers + 80
     return _base_layout(fig, height)
 
 
-def rollout_figure(weights: np.ndarray, labels: Sequence[str], *, title: str | None = None,
-                   hover_word: str = "share", special: Sequence[bool] | None = None) -> go.Figure:
+def rollout_figure(
+    weights: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str | None = None,
+    hover_word: str = "share",
+    special: Sequence[bool] | None = None,
+) -> go.Figure:
     """Bar chart of a ``(G,)`` distribution over tokens (rollout of the first token's row);
     bars of special tokens (``special``, ``(G,)``) are grey so the words stand out."""
     w = np.asarray(weights, dtype=np.float32)
     x = safe_labels(labels)
     n = len(x)
     colors = ["#b0b7c3" if (special is not None and special[i]) else "#1f77b4" for i in range(n)]
-    fig = go.Figure(go.Bar(
-        x=x, y=np.round(w, 4), marker_color=colors,
-        hovertemplate=f"%{{x}}<br>{hover_word}: %{{y:.1%}}<extra></extra>",
-    ))
-    fig.update_xaxes(type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=12 if n <= 40 else 9),
-                     automargin=True)
+    fig = go.Figure(
+        go.Bar(
+            x=x,
+            y=np.round(w, 4),
+            marker_color=colors,
+            hovertemplate=f"%{{x}}<br>{hover_word}: %{{y:.1%}}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(
+        type="category", tickangle=-60 if n > 8 else 0, tickfont=dict(size=12 if n <= 40 else 9), automargin=True
+    )
     fig.update_yaxes(tickformat=".0%", gridcolor="#eee", rangemode="tozero", automargin=True)
     _base_layout(fig, 420, title)
     fig.update_layout(margin=dict(l=60, r=10, t=40 if title else 10, b=90))

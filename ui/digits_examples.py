@@ -22,10 +22,7 @@ Point = tuple[float, float]
 
 def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: int = 24) -> list[Point]:
     """Points on an ellipse from angle ``a0`` to ``a1`` degrees (0 = right, 90 = down)."""
-    return [
-        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-        for a in np.linspace(a0, a1, n)
-    ]
+    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a in np.linspace(a0, a1, n)]
 
 
 # Each digit: a list of strokes, each a list of (x, y) points on a 280 x 280 canvas.
@@ -70,8 +67,9 @@ def example_drawing(n: int, stroke_width: int = 20, color: str = INK) -> dict:
     return {"version": "6.0.0", "objects": objects}
 
 
-def rasterize(strokes: list[list[Point]], stroke_width: int = 20, size: int = CANVAS,
-              rgb: tuple[int, int, int] = (17, 17, 17)) -> np.ndarray:
+def rasterize(
+    strokes: list[list[Point]], stroke_width: int = 20, size: int = CANVAS, rgb: tuple[int, int, int] = (17, 17, 17)
+) -> np.ndarray:
     """Render strokes like the canvas does: ``(size, size, 4)`` uint8, ink in alpha, anti-aliased."""
     ss = 4  # supersampling factor for smooth edges
     img = Image.new("L", (size * ss, size * ss), 0)

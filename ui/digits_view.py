@@ -1,11 +1,18 @@
-"""Pictures and charts of the digits page: enlarged 28x28 images, the saliency overlay,
-the probability bar chart and the big predicted digit. Pure functions, no Streamlit calls."""
+"""What the digits page shows of a :class:`core.digits.DigitResult`.
+
+The picture and chart builders (enlarged 28x28 images, the saliency overlay, the
+probability bar chart, the big predicted digit) are pure functions; the ``show_*``
+functions draw a result with Streamlit. Nothing here calls a model."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+import streamlit as st
 from PIL import Image
+
+from core.digits import DigitResult, ModelFacts
+from ui.i18n import t
 
 ACCENT = "#ff4b4b"
 MUTED = "#a3a8b8"
@@ -64,3 +71,58 @@ def big_digit_html(digit: int, confidence_text: str, unsure: bool) -> str:
         f'<span style="font-size:6rem;font-weight:800;line-height:1;color:{colour};">{int(digit)}</span>'
         f'<span style="font-size:1.2rem;opacity:0.8;">{confidence_text}</span></div>'
     )
+
+
+# ---- drawing a result on the page (Streamlit calls, no model calls) -----------------------
+
+
+def show_prediction(res: DigitResult, *, compare: bool, ms: float | None) -> None:
+    """The big predicted digit (and "not sure" with two candidates), the 28x28 picture the
+    model read beside the saliency map, the probability chart, the latency and, with
+    ``compare``, the no-preprocessing comparison."""
+    st.markdown(f"**{t('digits.prediction')}**")
+    st.markdown(big_digit_html(res.digit, t("digits.confidence", p=res.confidence), res.unsure), unsafe_allow_html=True)
+    if res.unsure:
+        b = res.runner_up
+        st.warning(t("digits.not_sure", a=res.digit, pa=res.confidence, b=b, pb=float(res.probs[b])), icon="🤔")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown(f"**{t('digits.model_input')}**", help=t("digits.model_input_help"))
+        st.image(pixelated(res.image), width=196)
+    if res.saliency is not None:
+        with c2:
+            st.markdown(f"**{t('digits.saliency_title')}**", help=t("digits.saliency_help"))
+            st.image(saliency_overlay(res.image, res.saliency), width=196)
+    st.markdown(f"**{t('digits.chart_title')}**")
+    st.plotly_chart(
+        probability_chart(res.probs, t("digits.chart_digit"), t("digits.chart_prob")),
+        config={"displayModeBar": False},
+        key="digits_chart",
+    )
+    if ms is not None:
+        st.caption(t("digits.latency_saliency" if res.saliency is not None else "digits.latency", ms=ms))
+    if compare and res.naive is not None and res.naive_probs is not None:
+        show_comparison(res)
+
+
+def show_comparison(res: DigitResult) -> None:
+    """With and without MNIST preprocessing, side by side, and what that changes."""
+    nd = res.naive_digit
+    st.divider()
+    n1, n2 = st.columns(2)
+    with n1:
+        st.markdown(f"**{t('digits.with_title')}**")
+        st.image(pixelated(res.image, 160), width=160)
+        st.markdown(t("digits.naive_pred", d=res.digit, p=res.confidence))
+    with n2:
+        st.markdown(f"**{t('digits.naive_title')}**")
+        st.image(pixelated(res.naive, 160), width=160)
+        st.markdown(t("digits.naive_pred", d=nd, p=float(res.naive_probs[nd])))
+    st.caption(t("digits.naive_caption") + " " + t("digits.naive_differs" if nd != res.digit else "digits.naive_same"))
+
+
+def show_about(facts: ModelFacts) -> None:
+    """The "About this model" expander: size and measured accuracy."""
+    with st.expander(t("digits.about")):
+        acc = f"{facts.accuracy:.2%}" if facts.accuracy is not None else t("digits.unknown")
+        st.markdown(t("digits.about_body", mb=facts.size_mb, acc=acc))

@@ -33,19 +33,31 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("home", "pitch.step.home"),
-    Step("qa", "pitch.step.qa", {
-        "en": {"question": "What is artificial intelligence?", "context": AI_PASSAGE_EN},
-        "zh": {"question": "什么是人工智能？", "context": AI_PASSAGE_ZH},
-    }),
-    Step("classify", "pitch.step.classify", {
-        "en": {"text": "A gripping, beautifully acted film that stays with you long after the credits."},
-        "zh": {"text": "这家店的菜很好吃，服务也很周到，下次还会再来！"},
-    }),
+    Step(
+        "qa",
+        "pitch.step.qa",
+        {
+            "en": {"question": "What is artificial intelligence?", "context": AI_PASSAGE_EN},
+            "zh": {"question": "什么是人工智能？", "context": AI_PASSAGE_ZH},
+        },
+    ),
+    Step(
+        "classify",
+        "pitch.step.classify",
+        {
+            "en": {"text": "A gripping, beautifully acted film that stays with you long after the credits."},
+            "zh": {"text": "这家店的菜很好吃，服务也很周到，下次还会再来！"},
+        },
+    ),
     Step("digits", "pitch.step.digits", {"en": {"example": "7"}, "zh": {"example": "7"}}),
-    Step("attention", "pitch.step.attention", {
-        "en": {"text": "The cat sat on the mat because it was tired."},
-        "zh": {"text": "今天天气很好，我们去公园散步吧。"},
-    }),
+    Step(
+        "attention",
+        "pitch.step.attention",
+        {
+            "en": {"text": "The cat sat on the mat because it was tired."},
+            "zh": {"text": "今天天气很好，我们去公园散步吧。"},
+        },
+    ),
     Step("status", "pitch.step.status"),
 )
 
@@ -84,12 +96,13 @@ def pitch_bar() -> None:
     with st.container(border=True):
         left, mid, right = st.columns([1.4, 5, 1.4], vertical_alignment="center")
         if i > 0:
-            left.page_link(PAGE_FILES[STEPS[i - 1].page], label=t("pitch.prev"), icon="◀️",
-                           query_params=step_params(i - 1))
+            left.page_link(
+                PAGE_FILES[STEPS[i - 1].page], label=t("pitch.prev"), icon="◀️", query_params=step_params(i - 1)
+            )
         mid.markdown(f"**{t('pitch.step', n=i + 1, total=len(STEPS))}** · {t(STEPS[i].message)}")
         if i + 1 < len(STEPS):
-            right.page_link(PAGE_FILES[STEPS[i + 1].page], label=t("pitch.next"), icon="▶️",
-                            query_params=step_params(i + 1))
+            right.page_link(
+                PAGE_FILES[STEPS[i + 1].page], label=t("pitch.next"), icon="▶️", query_params=step_params(i + 1)
+            )
         else:
-            right.page_link(PAGE_FILES["home"], label=t("pitch.end"), icon="🏁",
-                            query_params={"lang": lang()})
+            right.page_link(PAGE_FILES["home"], label=t("pitch.end"), icon="🏁", query_params={"lang": lang()})

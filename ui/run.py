@@ -55,11 +55,12 @@ def _model_of(result: Any, model: str | None) -> str:
     return "?"
 
 
-def run_once(task: Callable[..., R], /, *args: Any, slot: str | None = None, model: str | None = None,
+def run_once(task: Callable[..., R], /, *args: Any, slot: str | None = None, footer_model: str | None = None,
              spinner: str | None = None, **kwargs: Any) -> R | None:
     """``task(*args, **kwargs)`` once per session and distinct inputs; ``None`` after an error
-    (already shown on the page). ``model`` names the model for the footer when the result
-    does not carry it in ``.model``; ``spinner`` shows a message while the task runs."""
+    (already shown on the page). Every other keyword (``model=`` included) goes to the task.
+    ``footer_model`` names the model for the footer when the result does not carry it in
+    ``.model``; ``spinner`` shows a message while the task runs."""
     name = slot or f"{task.__module__}.{task.__qualname__}"
     key = _digest((args, sorted(kwargs.items())))
     memo: dict[str, tuple[str, Any, float, str]] = st.session_state.setdefault(_MEMO, {})
@@ -72,7 +73,7 @@ def run_once(task: Callable[..., R], /, *args: Any, slot: str | None = None, mod
             t0 = time.perf_counter()
             result = task(*args, **kwargs)
             ms = (time.perf_counter() - t0) * 1000
-        used = _model_of(result, model)
+        used = _model_of(result, footer_model)
         memo[name] = (key, result, ms, used)
         record_prediction(used, ms)
     return result

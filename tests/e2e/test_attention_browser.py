@@ -10,8 +10,15 @@ import urllib.parse
 import pytest
 
 from tests.e2e.conftest import assert_no_exception, wait_script_done
+from ui.i18n import TABLE
 
 VIEWS = ["head", "grid", "average", "rollout", "summary"]
+
+
+def _label(view: str, lang: str = "en") -> str:
+    """How ``?view=`` names a view: the label the bound segmented control shows (the
+    default view, "head", is left out of the URL)."""
+    return TABLE[f"attention.view.{view}"][lang]
 
 
 def _params(page) -> dict[str, str]:
@@ -31,7 +38,7 @@ def _main_text(page) -> str:
 def test_every_view_renders(app_server, browser_page, lang):
     page = browser_page
     for view in VIEWS:
-        page.goto_app(f"{app_server}/attention?lang={lang}&view={view}&merge=true")
+        page.goto_app(f"{app_server}/attention?lang={lang}&view={urllib.parse.quote(_label(view, lang))}&merge=true")
         assert_no_exception(page)
         if view == "summary":
             page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
@@ -46,13 +53,13 @@ def test_every_view_renders(app_server, browser_page, lang):
         text = _main_text(page)
         if lang == "zh":
             assert "注意力" in text
-        assert _params(page).get("view") == view, page.url
+        assert _params(page).get("view") == (None if view == "head" else _label(view, lang)), page.url
         page.shot(f"attention-{view}-{lang}")
 
 
 def test_grid_click_opens_that_head(app_server, browser_page):
     page = browser_page
-    page.goto_app(f"{app_server}/attention?lang=en&view=grid&model=minilm")
+    page.goto_app(f"{app_server}/attention?lang=en&view={urllib.parse.quote(_label('grid'))}&model=minilm")
     page.wait_for_selector(".js-plotly-plot .scatterlayer .point", timeout=30_000)
     points = page.locator(".js-plotly-plot .scatterlayer .point")
     assert points.count() == 6 * 12
@@ -65,16 +72,21 @@ def test_grid_click_opens_that_head(app_server, browser_page):
     page.wait_for_timeout(500)
     wait_script_done(page)
     assert_no_exception(page)
-    page.wait_for_function("() => new URLSearchParams(location.search).get('view') === 'head'", timeout=30_000)
+    # the one-head view is the default, so it leaves the URL
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('view')", timeout=30_000)
     p = _params(page)
     assert p.get("layer") == "3" and p.get("head") == "5", p
-    assert "Layer 3 · head 5" in _main_text(page) or "Layer 3 · head 5" in " ".join(_svg_texts(page, ".js-plotly-plot .gtitle"))
+    assert "Layer 3 · head 5" in _main_text(page) or "Layer 3 · head 5" in " ".join(
+        _svg_texts(page, ".js-plotly-plot .gtitle")
+    )
 
 
 def test_shared_link_reproduces_the_view(app_server, browser_page):
     page = browser_page
-    url = (f"{app_server}/attention?lang=en&text=Where+is+the+cat%3F&pair=On+the+%3Cb%3Emat%3C%2Fb%3E+%F0%9F%90%B1"
-           "&view=average&layer=4&hide=true&model=minilm")
+    url = (
+        f"{app_server}/attention?lang=en&text=Where+is+the+cat%3F&pair=On+the+%3Cb%3Emat%3C%2Fb%3E+%F0%9F%90%B1"
+        "&view=Head+average&layer=4&hide=true&model=minilm"
+    )
     page.goto_app(url)
     assert_no_exception(page)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
@@ -87,6 +99,22 @@ def test_shared_link_reproduces_the_view(app_server, browser_page):
     p = _params(page)
     assert p.get("text") == "Where is the cat?" and p.get("layer") == "4" and p.get("hide") == "true"
     page.shot("attention-shared-link-en")
+
+
+def test_back_from_a_linked_model_keeps_text_and_options(app_server, browser_page):
+    page = browser_page
+    page.goto_app(f"{app_server}/attention?lang=en&text=What+a+moving+film.&model=sentiment-en-minilm&merge=true")
+    assert_no_exception(page)
+    assert "MiniLM sentiment (ours, English)" in _main_text(page)
+    page.get_by_role("button", name="Choose another model").click()
+    page.wait_for_timeout(500)
+    wait_script_done(page)
+    assert_no_exception(page)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+    p = _params(page)
+    assert p.get("model") != "sentiment-en-minilm", page.url
+    assert p.get("text") == "What a moving film." and p.get("merge") == "true", page.url
+    assert "MiniLM sentiment (ours, English)" not in _main_text(page)
 
 
 def test_empty_text_prompts(app_server, browser_page):

@@ -52,10 +52,13 @@ def _predicted(page) -> str:
     return page.locator(BIG_DIGIT).first.inner_text().strip()
 
 
-@pytest.mark.parametrize(("lang", "stroke", "digit", "label"), [
-    ("en", SEVEN, "7", "What the model sees"),
-    ("zh", ZERO, "0", "模型看到的图像"),
-])
+@pytest.mark.parametrize(
+    ("lang", "stroke", "digit", "label"),
+    [
+        ("en", SEVEN, "7", "What the model sees"),
+        ("zh", ZERO, "0", "模型看到的图像"),
+    ],
+)
 def test_draw_a_digit_with_the_mouse(app_server, browser_page, lang, stroke, digit, label):
     page = browser_page
     page.goto_app(f"{app_server}/digits?lang={lang}")
@@ -88,8 +91,9 @@ def test_example_link_prefills_the_canvas(app_server, browser_page):
 
 def test_draw_with_a_finger_on_a_phone(app_server, _browser):
     """A phone-sized touch screen: touch events on the canvas draw, and the digit is read."""
-    context = _browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                   locale="zh-CN")
+    context = _browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
     page = context.new_page()
     try:
         page.goto(f"{app_server}/digits?lang=zh", wait_until="domcontentloaded")

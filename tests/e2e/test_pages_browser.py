@@ -54,8 +54,9 @@ def test_deep_link_as_first_visit_of_a_new_server_is_routed(browser_page):
 
 @pytest.mark.parametrize("step", range(6))
 def test_pitch_step_in_browser(app_server, browser_page, step):
-    from ui.pitch import STEPS
     from urllib.parse import urlencode
+
+    from ui.pitch import STEPS
 
     s = STEPS[step]
     params = {**s.params.get("zh", {}), "pitch": "1", "step": str(step), "lang": "zh"}
