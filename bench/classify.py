@@ -1,6 +1,6 @@
 """Speed of the sentiment models: single-text latency and batched throughput.
 
-Prints, for the bundled English and Chinese models:
+Prints, for the default (bundled) English and Chinese models of the registry:
 - single-text latency p50 / p95 (``classify([text])``, the page's one-text path),
 - throughput in texts per second on N short texts with ``classify(texts)`` (sorted,
   batched) next to a one-text-at-a-time baseline measured in the same run, and the ratio.
@@ -24,12 +24,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DATA = ROOT.parent / "shared" / "data"
 
+from harness.stats import percentile  # noqa: E402
+
 
 def english_texts(n: int) -> list[str]:
     path = DATA / "rt-polarity" / "rt-polarity.pos"
     if path.exists():
-        lines = path.read_bytes().decode("latin-1").splitlines() + \
-            (DATA / "rt-polarity" / "rt-polarity.neg").read_bytes().decode("latin-1").splitlines()
+        lines = (
+            path.read_bytes().decode("latin-1").splitlines()
+            + (DATA / "rt-polarity" / "rt-polarity.neg").read_bytes().decode("latin-1").splitlines()
+        )
         short = [ln.strip() for ln in lines if 20 <= len(ln.strip()) <= 120]
     else:
         short = [f"review {i}: the film was {'great' if i % 2 else 'dull'} and the cast was fine" for i in range(n)]
@@ -49,12 +53,6 @@ def chinese_texts(n: int) -> list[str]:
     return (short * (n // max(len(short), 1) + 1))[:n]
 
 
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))
-    return values[k]
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=1000, help="texts per language for throughput")
@@ -64,17 +62,19 @@ def main() -> None:
 
     import torch
 
-    from core.classify import classify
+    from core.classify import classify, sentiment_model
     from core.loaders import load
 
     torch.set_num_threads(args.threads)
     print(f"torch threads: {torch.get_num_threads()}, texts per language: {args.n}")
-    for lang, key, texts in (("en", "sentiment-en-minilm", english_texts(args.n)),
-                             ("zh", "sentiment-zh-char", chinese_texts(args.n))):
+    for lang, texts in (("en", english_texts(args.n)), ("zh", chinese_texts(args.n))):
+        key = sentiment_model(lang)
         t0 = time.perf_counter()
         load(key)
-        print(f"\n[{lang}] {key}: loaded in {time.perf_counter() - t0:.1f}s; "
-              f"mean length {statistics.mean(len(t) for t in texts):.0f} characters")
+        print(
+            f"\n[{lang}] {key}: loaded in {time.perf_counter() - t0:.1f}s; "
+            f"mean length {statistics.mean(len(t) for t in texts):.0f} characters"
+        )
         classify(texts[:8], model=key)  # warm
         lat = []
         for i in range(args.runs):

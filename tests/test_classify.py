@@ -9,23 +9,45 @@ import numpy as np
 import pytest
 import torch
 
-from core import loaders
-from core import registry
-from core.classify import (ZeroShotUnavailable, classify, classify_zero_shot, explain, label_names, normalise_label,
-                           parse_labels, route, units, zero_shot_model, zero_shot_template)
+from core import loaders, registry
+from core.classify import (
+    ZeroShotUnavailable,
+    classify,
+    classify_zero_shot,
+    explain,
+    label_names,
+    normalise_label,
+    parse_labels,
+    route,
+    units,
+    zero_shot_model,
+    zero_shot_template,
+)
 from tests.hub_cache import fake_snapshot
 
 CHARS = list("这本书很好看非常失望质量差服务态度不错物流快") + list("abcdefghijklmnopqrstuvwxyz")
 WORDS = ["the", "movie", "was", "great", "bad", "boring", "film", "good", "awful", "a", "!", ",", "."]
 
 
-@pytest.mark.parametrize("raw,n,expected", [
-    ("LABEL_0", 2, "negative"), ("LABEL_1", 2, "positive"), ("POSITIVE", 2, "positive"),
-    ("NEGATIVE", 2, "negative"), ("positive (stars 4 and 5)", 2, "positive"),
-    ("negative (stars 1, 2 and 3)", 2, "negative"), ("neutral", 3, "neutral"), ("Negative", 3, "negative"),
-    ("LABEL_1", 3, "neutral"), ("label_2", 3, "positive"), ("0", 2, "negative"), ("正面", 2, "positive"),
-    ("负面评价", 2, "negative"), ("sports", 2, "sports"),
-])
+@pytest.mark.parametrize(
+    "raw,n,expected",
+    [
+        ("LABEL_0", 2, "negative"),
+        ("LABEL_1", 2, "positive"),
+        ("POSITIVE", 2, "positive"),
+        ("NEGATIVE", 2, "negative"),
+        ("positive (stars 4 and 5)", 2, "positive"),
+        ("negative (stars 1, 2 and 3)", 2, "negative"),
+        ("neutral", 3, "neutral"),
+        ("Negative", 3, "negative"),
+        ("LABEL_1", 3, "neutral"),
+        ("label_2", 3, "positive"),
+        ("0", 2, "negative"),
+        ("正面", 2, "positive"),
+        ("负面评价", 2, "negative"),
+        ("sports", 2, "sports"),
+    ],
+)
 def test_normalise_label(raw, n, expected):
     assert normalise_label(raw, n_labels=n) == expected
 
@@ -42,7 +64,19 @@ def test_parse_labels_commas_in_both_languages():
 
 def test_units_words_chinese_characters_and_grouping():
     text = "I didn't like it, 但是iPhone很好!"
-    assert [text[a:b] for a, b in units(text)] == ["I", "didn't", "like", "it", ",", "但", "是", "iPhone", "很", "好", "!"]
+    assert [text[a:b] for a, b in units(text)] == [
+        "I",
+        "didn't",
+        "like",
+        "it",
+        ",",
+        "但",
+        "是",
+        "iPhone",
+        "很",
+        "好",
+        "!",
+    ]
     long = " ".join(f"w{i}" for i in range(200))
     spans = units(long, max_units=40)
     assert len(spans) <= 40 and spans[0][0] == 0 and spans[-1][1] == len(long)
@@ -73,36 +107,62 @@ def _force(model, favourite: int):
 
 def _tiny_hub(cache):
     """Tiny random stand-ins for the three Hub sentiment models, saved as cached snapshots."""
-    from transformers import (BertConfig, BertForSequenceClassification, BertTokenizerFast, DistilBertConfig,
-                              DistilBertForSequenceClassification, DistilBertTokenizerFast)
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        BertTokenizerFast,
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+        DistilBertTokenizerFast,
+    )
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     torch.manual_seed(0)
     # English SST-2 DistilBERT: NEGATIVE / POSITIVE; forced to POSITIVE.
     snap = _snapshot(cache, "distilbert/distilbert-base-uncased-finetuned-sst-2-english")
     tok = _wordpiece(snap, specials + WORDS, DistilBertTokenizerFast)
-    cfg = DistilBertConfig(vocab_size=len(tok), dim=32, hidden_dim=64, n_layers=2, n_heads=2,
-                           max_position_embeddings=64, id2label={0: "NEGATIVE", 1: "POSITIVE"},
-                           label2id={"NEGATIVE": 0, "POSITIVE": 1})
+    cfg = DistilBertConfig(
+        vocab_size=len(tok),
+        dim=32,
+        hidden_dim=64,
+        n_layers=2,
+        n_heads=2,
+        max_position_embeddings=64,
+        id2label={0: "NEGATIVE", 1: "POSITIVE"},
+        label2id={"NEGATIVE": 0, "POSITIVE": 1},
+    )
     m = DistilBertForSequenceClassification(cfg)
     _force(m, 1)
     m.save_pretrained(snap)
     # Chinese JD RoBERTa (a BERT architecture): "negative (stars 1, 2 and 3)" / "positive (...)"; forced negative.
     snap = _snapshot(cache, "uer/roberta-base-finetuned-jd-binary-chinese")
     tok = _wordpiece(snap, specials + CHARS, BertTokenizerFast)
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64,
-                     id2label={0: "negative (stars 1, 2 and 3)", 1: "positive (stars 4 and 5)"},
-                     label2id={"negative (stars 1, 2 and 3)": 0, "positive (stars 4 and 5)": 1})
+    cfg = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        id2label={0: "negative (stars 1, 2 and 3)", 1: "positive (stars 4 and 5)"},
+        label2id={"negative (stars 1, 2 and 3)": 0, "positive (stars 4 and 5)": 1},
+    )
     m = BertForSequenceClassification(cfg)
     _force(m, 0)
     m.save_pretrained(snap)
     # Multilingual 3-class student: positive / neutral / negative; forced neutral.
     snap = _snapshot(cache, "lxyuan/distilbert-base-multilingual-cased-sentiments-student")
     tok = _wordpiece(snap, specials + WORDS + CHARS, DistilBertTokenizerFast)
-    cfg = DistilBertConfig(vocab_size=len(tok), dim=32, hidden_dim=64, n_layers=2, n_heads=2,
-                           max_position_embeddings=64, id2label={0: "positive", 1: "neutral", 2: "negative"},
-                           label2id={"positive": 0, "neutral": 1, "negative": 2})
+    cfg = DistilBertConfig(
+        vocab_size=len(tok),
+        dim=32,
+        hidden_dim=64,
+        n_layers=2,
+        n_heads=2,
+        max_position_embeddings=64,
+        id2label={0: "positive", 1: "neutral", 2: "negative"},
+        label2id={"positive": 0, "neutral": 1, "negative": 2},
+    )
     m = DistilBertForSequenceClassification(cfg)
     _force(m, 1)
     m.save_pretrained(snap)
@@ -114,9 +174,9 @@ def tiny_hub(monkeypatch, tmp_path):
     _tiny_hub(cache)
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    loaders._load_cached.clear()
+    loaders.clear_cache()
     yield cache
-    loaders._load_cached.clear()
+    loaders.clear_cache()
 
 
 def test_hub_models_through_loaders_labels_normalised(tiny_hub):
@@ -150,7 +210,7 @@ def test_batched_results_in_input_order_match_one_at_a_time(tiny_hub):
     torch.nn.init.normal_(m.classifier.weight, std=1.0)
     torch.nn.init.zeros_(m.classifier.bias)
     m.save_pretrained(snap)
-    loaders._load_cached.clear()
+    loaders.clear_cache()
     texts = [" ".join(WORDS[: 1 + (i * 7) % 12]) for i in range(40)]
     together = classify(texts, model="sentiment-distilbert-sst2", batch_size=8)
     alone = [classify([t], model="sentiment-distilbert-sst2")[0] for t in texts]
@@ -182,9 +242,11 @@ def test_explain_covers_whole_text(tiny_hub):
 
 
 def test_zero_shot_with_bundled_minilm():
-    texts = ["The striker scored twice and the team won the football final.",
-             "Parliament passed the new election law after a long debate.",
-             "Stir the onions in butter, then add the rice and simmer."]
+    texts = [
+        "The striker scored twice and the team won the football final.",
+        "Parliament passed the new election law after a long debate.",
+        "Stir the onions in butter, then add the rice and simmer.",
+    ]
     preds = classify_zero_shot(texts, ["sports", "politics", "cooking"], model="minilm")
     assert [p.label for p in preds] == ["sports", "politics", "cooking"]
     for p in preds:
@@ -229,3 +291,43 @@ def test_zero_shot_probabilities_sharpen_with_lower_temperature():
     sharp = classify_zero_shot(text, ["sports", "politics"], temperature=0.02)[0]
     assert soft.label == sharp.label == "sports" and sharp.score > soft.score
     assert np.isclose(sum(sharp.scores.values()), 1.0)
+
+
+# ---- rules that live in core, not in the page -------------------------------------------
+
+
+def test_zero_shot_details_says_encoder_template_and_language():
+    """Chinese labels on English text: Chinese template and an encoder that reads Chinese."""
+    from core.classify import zero_shot_details
+
+    text = "The striker scored twice and the team won the football final."
+    en = zero_shot_details(text, ["sports", "politics", "cooking"])
+    assert en.language == "en" and en.template == "This text is about {label}."
+    assert en.prediction is not None and en.prediction.label == "sports" and en.model == en.prediction.model
+    zh = zero_shot_details(text, ["体育", "政治", "美食"])
+    assert zh.language == "zh" and zh.template == "这段文字是关于{label}的。"
+    assert zh.prediction is not None and zh.prediction.label == "体育"
+    assert "zh" in registry.get(zh.model).languages
+
+
+def test_zero_shot_details_without_a_multilingual_encoder_names_what_would_do(no_e5):
+    from core.classify import zero_shot_details
+
+    result = zero_shot_details("这场足球比赛非常精彩", ["体育", "政治"])
+    assert result.prediction is None and result.model == ""
+    assert result.would_do == ("e5-small", "zeroshot-multilingual-minilm")
+    assert result.template == "这段文字是关于{label}的。"
+    english = zero_shot_details("The striker scored twice.", ["sports", "politics"])
+    assert english.model == "minilm" and english.prediction.label == "sports"
+
+
+def test_no_sentiment_model_for_a_language_is_a_coded_error(monkeypatch, tmp_path):
+    from core.classify import route
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    real = registry.bundled_path
+    monkeypatch.setattr(registry, "bundled_path", lambda e: None if "sentiment" in e.tasks else real(e))
+    with pytest.raises(loaders.ModelLoadError) as err:
+        route(["质量很好"])
+    assert err.value.code == "no-model-for-language" and err.value.params == {"lang": "zh"}

@@ -13,7 +13,11 @@ import pytest
 from ui.classify_io import MAX_ROWS, UnreadableFile, decode, read_table, text_column, to_csv_bytes
 from ui.classify_view import explanation_html, label_badge_html, scores_figure
 
-ROWS = [("1", "质量很好，物流也快，非常满意！"), ("2", "用了两天就坏了，太失望了。"), ("3", "Great value, works as described.")]
+ROWS = [
+    ("1", "质量很好，物流也快，非常满意！"),
+    ("2", "用了两天就坏了，太失望了。"),
+    ("3", "Great value, works as described."),
+]
 
 
 def _csv(rows=ROWS, sep=",") -> str:
@@ -24,10 +28,16 @@ def _csv(rows=ROWS, sep=",") -> str:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("encoding,name", [
-    ("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 (BOM)"), ("gbk", "GBK/GB18030"), ("gb18030", "GBK/GB18030"),
-    ("utf-16", "UTF-16"),
-])
+@pytest.mark.parametrize(
+    "encoding,name",
+    [
+        ("utf-8", "UTF-8"),
+        ("utf-8-sig", "UTF-8 (BOM)"),
+        ("gbk", "GBK/GB18030"),
+        ("gb18030", "GBK/GB18030"),
+        ("utf-16", "UTF-16"),
+    ],
+)
 def test_encodings_are_detected(encoding, name):
     table = read_table(_csv().encode(encoding))
     assert table.encoding == name
@@ -44,24 +54,37 @@ def test_gb18030_only_character_survives():
 
 def test_tab_separated_and_plain_lines():
     assert read_table(_csv(sep="\t").encode()).frame.shape == (3, 2)
-    table = read_table("第一条评论\n\n第二条评论\nthird one\n".encode("utf-8"))
+    table = read_table("第一条评论\n\n第二条评论\nthird one\n".encode())
     assert not table.header and table.frame["text"].tolist() == ["第一条评论", "第二条评论", "third one"]
 
 
 def _png() -> bytes:
     raw = b"\x00" + b"\xff\x00\x00" * 4
-    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data
-                                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
-@pytest.mark.parametrize("data,reason", [
-    (None, "binary"),  # a PNG image
-    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)) * 4, "binary"),  # an .xlsx (zip)
-    (b"", "empty"), (b"  \n\n ", "empty"),
-    (bytes([0x81, 0x30, 0x81, 0x85, 0x8d, 0x9d]) * 50, "encoding"),  # not UTF-8, not GB18030, C1 controls in Latin-1
-])
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (None, "binary"),  # a PNG image
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)) * 4, "binary"),  # an .xlsx (zip)
+        (b"", "empty"),
+        (b"  \n\n ", "empty"),
+        (
+            bytes([0x81, 0x30, 0x81, 0x85, 0x8D, 0x9D]) * 50,
+            "encoding",
+        ),  # not UTF-8, not GB18030, C1 controls in Latin-1
+    ],
+)
 def test_unreadable_files_say_why(data, reason):
     with pytest.raises(UnreadableFile) as err:
         read_table(_png() if data is None else data)
@@ -87,9 +110,10 @@ def test_results_csv_has_bom_and_round_trips():
 
 
 def test_explanation_and_badge_escape_user_text():
-    pieces = ["<script>alert(1)</script>", " ", "<b>great</b>", " & ", "\"quoted\""]
-    html = explanation_html(pieces, [0.5, 0.0, -0.2, 0.0, 0.1], "positive", legend_for="<i>for</i>",
-                            legend_against="against")
+    pieces = ["<script>alert(1)</script>", " ", "<b>great</b>", " & ", '"quoted"']
+    html = explanation_html(
+        pieces, [0.5, 0.0, -0.2, 0.0, 0.1], "positive", legend_for="<i>for</i>", legend_against="against"
+    )
     assert "<script>" not in html and "<b>" not in html and "<i>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;great&lt;/b&gt;" in html
     assert "&amp;" in html and "&quot;quoted&quot;" in html
@@ -106,5 +130,9 @@ def test_unquoted_commas_in_last_column_are_kept():
     text = "id,review\n1,质量很好，物流也快\n2,Great value, works as described, five stars\n3,\n4,服务一般\n"
     table = read_table(text.encode("utf-8"))
     assert list(table.frame.columns) == ["id", "review"] and len(table.frame) == 4
-    assert table.frame["review"].tolist() == ["质量很好，物流也快", "Great value, works as described, five stars", "",
-                                              "服务一般"]
+    assert table.frame["review"].tolist() == [
+        "质量很好，物流也快",
+        "Great value, works as described, five stars",
+        "",
+        "服务一般",
+    ]

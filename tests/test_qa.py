@@ -7,13 +7,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import torch
 
 from core import loaders
-from core.qa import Answer, answer, answer_details, pick_model
+from core.qa import Answer, answer, answer_details, is_sentence_model, pick_model, route, sentence_fallback
 from tests.hub_cache import fake_snapshot
 from tests.test_qa_span import _bpe_tokenizer, _model
-
 
 EN_CTX = "The tower was designed by Gustave Eiffel in 1887. Paris is a big city. I love Paris."
 ZH_CTX = "人工智能是计算机科学的一个分支。北京是中国的首都。长城在中国。"
@@ -73,7 +71,7 @@ def test_span_path_through_loaders_with_cached_tiny_model(monkeypatch, tmp_path)
     _model("roberta", len(tok), tok.pad_token_id).save_pretrained(snap)
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    loaders._load_cached.clear()
+    loaders.clear_cache()
     try:
         assert pick_model(EN_CTX) == "qa-roberta-squad2"
         long_ctx = " ".join([EN_CTX] * 40)
@@ -86,4 +84,33 @@ def test_span_path_through_loaders_with_cached_tiny_model(monkeypatch, tmp_path)
             assert long_ctx[a.start : a.end] == a.text and a.kind == "span" and 0 <= a.score <= 1
         assert answer("Who designed the tower?", long_ctx) == list(result.answers)
     finally:
-        loaders._load_cached.clear()
+        loaders.clear_cache()
+
+
+def test_route_says_which_model_answers_and_why(offline):
+    assert route(EN_CTX) == route(EN_CTX, None)
+    assert (route(EN_CTX).model, route(EN_CTX).why) == ("qa-e5", "default")
+    assert (route(EN_CTX, "minilm").model, route(EN_CTX, "minilm").why) == ("minilm", "chosen")
+    chinese = route(ZH_CTX, "minilm")  # the registry says MiniLM reads English only
+    assert (chinese.model, chinese.requested, chinese.why) == ("lexical", "minilm", "model-language")
+    assert is_sentence_model("minilm") and is_sentence_model("lexical") and not is_sentence_model("qa-e5")
+    assert sentence_fallback("en") == "minilm" and sentence_fallback("zh") == "lexical"
+
+
+def test_english_only_encoder_on_chinese_is_a_note_code_in_the_result(offline):
+    result = answer_details("北京是哪个国家的首都？", ZH_CTX, model="minilm", top_k=1)
+    assert result.model == "lexical" and result.mode == "sentence"
+    assert result.requested == "minilm" and result.why == "model-language" and result.notes == ("model-language",)
+    assert result.answers[0].text == "北京是中国的首都。"
+    english = answer_details("Who designed the tower?", EN_CTX, model="minilm")
+    assert english.model == "minilm" and english.why == "chosen" and english.notes == ()
+    assert english.attention_model is None  # sentence retrieval: no span model's attention to show
+
+
+def test_span_result_carries_its_limits_and_attention_model(offline):
+    result = answer_details("Who designed the tower?", EN_CTX)
+    assert result.model == "qa-e5" and result.why == "default" and result.requested == "qa-e5"
+    assert result.window_tokens == 384 and result.question_tokens == 64 and result.notes == ()
+    assert result.attention_model == "qa-e5" and "Gustave Eiffel" in result.answers[0].text
+    long_question = "Who " + "really " * 80 + "designed the tower?"
+    assert answer_details(long_question, EN_CTX).notes == ("question-cut",)

@@ -55,8 +55,17 @@ AI_ZH = (
 # Factoid questions on encyclopedic passages of the kind a visitor pastes: (question, passage, accepted answers)
 FACTOIDS_EN = [
     ("Who designed the tower?", EIFFEL, {"Gustave Eiffel", "the engineer Gustave Eiffel"}),
-    ("Where is the Eiffel Tower?", EIFFEL, {"on the Champ de Mars in Paris, France", "the Champ de Mars in Paris, France",
-                                             "Champ de Mars in Paris, France", "Paris, France", "Champ de Mars"}),
+    (
+        "Where is the Eiffel Tower?",
+        EIFFEL,
+        {
+            "on the Champ de Mars in Paris, France",
+            "the Champ de Mars in Paris, France",
+            "Champ de Mars in Paris, France",
+            "Paris, France",
+            "Champ de Mars",
+        },
+    ),
     ("How tall is the tower?", EIFFEL, {"330 metres", "330 metres tall"}),
     ("When was the Chrysler Building finished?", EIFFEL, {"1930"}),
     ("Which elements did she discover?", CURIE, {"polonium and radium"}),
@@ -72,15 +81,21 @@ FACTOIDS_ZH = [
     ("谁把各段城墙连接起来？", GREATWALL, {"秦始皇"}),
     ("历代长城总长度是多少？", GREATWALL, {"21196.18 千米", "21196.18千米"}),
     ("大熊猫最喜欢吃什么？", PANDA, {"竹子"}),
-    ("大熊猫主要生活在哪里？", PANDA, {"四川、陕西和甘肃的山区竹林中", "四川、陕西和甘肃的山区竹林", "四川、陕西和甘肃"}),
+    (
+        "大熊猫主要生活在哪里？",
+        PANDA,
+        {"四川、陕西和甘肃的山区竹林中", "四川、陕西和甘肃的山区竹林", "四川、陕西和甘肃"},
+    ),
     ("野生大熊猫的寿命一般是多少岁？", PANDA, {"18 到 20 岁", "18 到 20"}),
     ("“人工智能”这一术语是哪一年提出的？", AI_ZH, {"1956 年", "1956"}),
     ("“人工智能”一词是在哪里的会议上提出的？", AI_ZH, {"美国达特茅斯学院", "达特茅斯学院"}),
     ("实现人工智能的重要方法是什么？", AI_ZH, {"机器学习"}),
 ]
 
-needs_model = pytest.mark.skipif(registry.bundled_path(registry.get("qa-e5")) is None,
-                                 reason="models/qa-e5 is not trained yet (python -m training.qa)")
+needs_model = pytest.mark.skipif(
+    registry.bundled_path(registry.get("qa-e5")) is None,
+    reason="models/qa-e5 is not trained yet (python -m training.qa)",
+)
 
 
 @needs_model
@@ -119,12 +134,15 @@ def test_cross_lingual_question_still_answers():
 
 
 @needs_model
-@pytest.mark.parametrize("question, passage", [
-    ("What is this?", "<script>alert('x')</script> The answer is <b>forty-two</b>."),
-    ("Who?", "😀🎉 " * 50 + "Alice met Bob. 👍🏽"),
-    ("What?", "\x00\x01\x02binary\xff\xfe garbage \u202e"),
-    ("什么？", "。" * 300),
-])
+@pytest.mark.parametrize(
+    "question, passage",
+    [
+        ("What is this?", "<script>alert('x')</script> The answer is <b>forty-two</b>."),
+        ("Who?", "😀🎉 " * 50 + "Alice met Bob. 👍🏽"),
+        ("What?", "\x00\x01\x02binary\xff\xfe garbage \u202e"),
+        ("什么？", "。" * 300),
+    ],
+)
 def test_odd_passages_never_break(question, passage):
     result = answer_details(question, passage, model="qa-e5")
     for a in result.answers:
@@ -150,8 +168,9 @@ def test_unanswerable_question_is_flagged_weak():
 
 
 def _run_isolated(code: str, env: dict[str, str]) -> str:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env},
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip().splitlines()[-1]
 
@@ -165,8 +184,12 @@ def test_broken_encoder_falls_back_to_sentences(tmp_path, make_file, code):
     out = _run_isolated(
         "from core.qa import answer_details\n"
         "r = answer_details('Who designed the tower?', " + repr(EIFFEL) + ")\n"
-        "print(r.mode, r.model, r.fallback, r.fallback_from, 'Gustave Eiffel' in r.answers[0].text)",
-        {"DEMO_E5_FILE": str(bad), "DEMO_MODEL_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1",
-         "DEMO_WARMUP": "0"},
+        "print(r.mode, r.model, r.fallback, r.fallback_from, r.why, 'Gustave Eiffel' in r.answers[0].text)",
+        {
+            "DEMO_E5_FILE": str(bad),
+            "DEMO_MODEL_CACHE": str(tmp_path / "cache"),
+            "HF_HUB_OFFLINE": "1",
+            "DEMO_WARMUP": "0",
+        },
     )
-    assert out == f"sentence minilm {code} qa-e5 True"
+    assert out == f"sentence minilm {code} qa-e5 fallback True"

@@ -23,7 +23,6 @@ from core.loaders import ModelBundle, QueuedLock
 from core.qa import answer_with_bundle
 from core.qa_span import decode_spans, encode_windows
 
-
 EN_WORDS = (
     "the a an is was in of by and to who what when where which tower designed built gustave eiffel paris "
     "france city love big it i 1887 1889 2024 answer question filler word text long passage here there "
@@ -41,7 +40,9 @@ SPECIALS_ROBERTA = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
 def _wordpiece_tokenizer(tmp_path, cls: type) -> transformers.PreTrainedTokenizerBase:
-    chars = sorted({c for text in CORPUS for c in text if not c.isspace()} | set("abcdefghijklmnopqrstuvwxyz0123456789"))
+    chars = sorted(
+        {c for text in CORPUS for c in text if not c.isspace()} | set("abcdefghijklmnopqrstuvwxyz0123456789")
+    )
     vocab = SPECIALS_BERT + EN_WORDS + chars + ["##" + c for c in chars if c.isascii()]
     vocab = list(dict.fromkeys(vocab))
     tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
@@ -49,8 +50,14 @@ def _wordpiece_tokenizer(tmp_path, cls: type) -> transformers.PreTrainedTokenize
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = processors.BertProcessing(("[SEP]", vocab.index("[SEP]")), ("[CLS]", vocab.index("[CLS]")))
     tok.decoder = decoders.WordPiece()
-    fast = cls(tokenizer_object=tok, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
-               cls_token="[CLS]", mask_token="[MASK]")
+    fast = cls(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        sep_token="[SEP]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        mask_token="[MASK]",
+    )
     fast.save_pretrained(tmp_path)
     return transformers.AutoTokenizer.from_pretrained(tmp_path)
 
@@ -59,13 +66,23 @@ def _bpe_tokenizer(tmp_path) -> transformers.PreTrainedTokenizerBase:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=SPECIALS_ROBERTA,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=SPECIALS_ROBERTA, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator(CORPUS, trainer)
-    tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")),
-                                                      trim_offsets=True, add_prefix_space=False)
-    fast = transformers.RobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                             cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    tok.post_processor = processors.RobertaProcessing(
+        ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")), trim_offsets=True, add_prefix_space=False
+    )
+    fast = transformers.RobertaTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    )
     fast.save_pretrained(tmp_path)
     return transformers.AutoTokenizer.from_pretrained(tmp_path)
 
@@ -75,15 +92,28 @@ def _unigram_tokenizer(tmp_path) -> transformers.PreTrainedTokenizerBase:
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(vocab_size=300, special_tokens=SPECIALS_ROBERTA, unk_token="<unk>",
-                                      initial_alphabet=sorted(set("".join(CORPUS))))
+    trainer = trainers.UnigramTrainer(
+        vocab_size=300,
+        special_tokens=SPECIALS_ROBERTA,
+        unk_token="<unk>",
+        initial_alphabet=sorted(set("".join(CORPUS))),
+    )
     tok.train_from_iterator(CORPUS, trainer)
     tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
     )
-    fast = transformers.XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                                cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    fast = transformers.XLMRobertaTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    )
     fast.save_pretrained(tmp_path)
     return transformers.AutoTokenizer.from_pretrained(tmp_path)
 
@@ -97,12 +127,21 @@ def _model(family: str, vocab_size: int, pad_id: int) -> torch.nn.Module:
         cfg = transformers.BertConfig(vocab_size=vocab_size, max_position_embeddings=512, pad_token_id=pad_id, **_TINY)
         return transformers.BertForQuestionAnswering(cfg).eval()
     if family == "distilbert":
-        cfg = transformers.DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2, hidden_dim=37,
-                                            max_position_embeddings=512, pad_token_id=pad_id)
+        cfg = transformers.DistilBertConfig(
+            vocab_size=vocab_size,
+            dim=32,
+            n_layers=2,
+            n_heads=2,
+            hidden_dim=37,
+            max_position_embeddings=512,
+            pad_token_id=pad_id,
+        )
         return transformers.DistilBertForQuestionAnswering(cfg).eval()
     cfg_cls = transformers.RobertaConfig if family == "roberta" else transformers.XLMRobertaConfig
     cfg = cfg_cls(vocab_size=vocab_size, max_position_embeddings=520, pad_token_id=pad_id, **_TINY)
-    model_cls = transformers.RobertaForQuestionAnswering if family == "roberta" else transformers.XLMRobertaForQuestionAnswering
+    model_cls = (
+        transformers.RobertaForQuestionAnswering if family == "roberta" else transformers.XLMRobertaForQuestionAnswering
+    )
     return model_cls(cfg).eval()
 
 
@@ -133,7 +172,11 @@ class HandLogits:
 
 FAMILIES = {
     "bert": ("bert", lambda p: _wordpiece_tokenizer(p, transformers.BertTokenizerFast), "qa-distilbert-squad"),
-    "distilbert": ("distilbert", lambda p: _wordpiece_tokenizer(p, transformers.DistilBertTokenizerFast), "qa-distilbert-squad"),
+    "distilbert": (
+        "distilbert",
+        lambda p: _wordpiece_tokenizer(p, transformers.DistilBertTokenizerFast),
+        "qa-distilbert-squad",
+    ),
     "roberta": ("roberta", _bpe_tokenizer, "qa-roberta-squad2"),
     "xlmr": ("xlmr", _unigram_tokenizer, "qa-xlmr-squad2"),
 }
@@ -145,14 +188,33 @@ def tiny(request, tmp_path_factory):
     tok = make_tok(tmp_path_factory.mktemp(request.param))
     model = _model(family, len(tok), tok.pad_token_id)
     hand = HandLogits(model)
-    bundle = ModelBundle(key=key, entry=registry.get(key), model=model, preprocessor=tok, device=torch.device("cpu"),
-                         dtype=torch.float32, lock=QueuedLock(), load_seconds=0.0, attention=False, meta={})
+    bundle = ModelBundle(
+        key=key,
+        entry=registry.get(key),
+        model=model,
+        preprocessor=tok,
+        device=torch.device("cpu"),
+        dtype=torch.float32,
+        lock=QueuedLock(),
+        load_seconds=0.0,
+        attention=False,
+        meta={},
+    )
     hand.rule = None
     return request.param, tok, bundle, hand
 
 
-def _ask(bundle, hand, question: str, context: str, spans: list[tuple[int, int, float]], *, top_k: int = 3,
-         can_abstain: bool = False, null: float | None = None):
+def _ask(
+    bundle,
+    hand,
+    question: str,
+    context: str,
+    spans: list[tuple[int, int, float]],
+    *,
+    top_k: int = 3,
+    can_abstain: bool = False,
+    null: float | None = None,
+):
     """Answer with hand-set logits: for each ``(start_char, end_char, value)`` the token starting at
     ``start_char`` gets start logit ``value`` and the token ending at ``end_char`` end logit ``value``
     (located through the tokenizer's offsets of each window); ``null`` sets the CLS logits."""
@@ -269,11 +331,19 @@ def _long_context(n_sentences: int = 120) -> str:
 def test_windows_are_merged_on_one_scale(tiny):
     name, tok, bundle, hand = tiny
     base = _long_context()
-    context = base[: len(base) // 2] + " Gustave Eiffel designed it. " + base[len(base) // 2 :] + " Paris is the answer."
+    context = (
+        base[: len(base) // 2] + " Gustave Eiffel designed it. " + base[len(base) // 2 :] + " Paris is the answer."
+    )
     a = context.index("Gustave Eiffel")
     p = context.rindex("Paris")
-    result, win = _ask(bundle, hand, "Who designed the tower?", context,
-                       [(a, a + len("Gustave Eiffel"), 6.0), (p, p + 5, 8.0)], top_k=3)
+    result, win = _ask(
+        bundle,
+        hand,
+        "Who designed the tower?",
+        context,
+        [(a, a + len("Gustave Eiffel"), 6.0), (p, p + 5, 8.0)],
+        top_k=3,
+    )
     assert win.count >= 3, "the passage needs several windows"
     assert result.windows == win.count
     _check_contract(result, context)

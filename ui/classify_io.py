@@ -55,8 +55,12 @@ def _mojibake(text: str) -> bool:
     cjk = [i for i, c in enumerate(text) if "\u4e00" <= c <= "\u9fff"]
     if not cjk:
         return False
-    glued = sum(1 for i in cjk if (i > 0 and text[i - 1].isascii() and text[i - 1].isalpha())
-                or (i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalpha()))
+    glued = sum(
+        1
+        for i in cjk
+        if (i > 0 and text[i - 1].isascii() and text[i - 1].isalpha())
+        or (i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalpha())
+    )
     return glued / len(cjk) > 0.5
 
 
@@ -111,8 +115,12 @@ def _sniff(text: str) -> tuple[str, bool]:
         return "", False
     first = next(csv.reader(lines[:1], delimiter=delim))
     cells = [c.strip() for c in first]
-    header = (all(cells) and len(set(cells)) == len(cells) and all(len(c) <= 40 for c in cells)
-              and not any(c.replace(".", "", 1).lstrip("-").isdigit() for c in cells))
+    header = (
+        all(cells)
+        and len(set(cells)) == len(cells)
+        and all(len(c) <= 40 for c in cells)
+        and not any(c.replace(".", "", 1).lstrip("-").isdigit() for c in cells)
+    )
     return delim, header
 
 
@@ -134,8 +142,9 @@ def read_table(data: bytes, *, max_rows: int = MAX_ROWS) -> Table:
     width = max(set(len(r) for r in rows[:50]), key=[len(r) for r in rows[:50]].count)
     # Hand-written files often leave a delimiter unquoted inside the last column: join the
     # extra cells back into it instead of dropping the row; pad short rows.
-    fixed = [r[: width - 1] + [delim.join(r[width - 1:])] if len(r) > width else r + [""] * (width - len(r))
-             for r in rows]
+    fixed = [
+        r[: width - 1] + [delim.join(r[width - 1 :])] if len(r) > width else r + [""] * (width - len(r)) for r in rows
+    ]
     names = fixed[0] if header else [f"column {i + 1}" for i in range(width)]
     names = [n.strip() or f"column {i + 1}" for i, n in enumerate(names)]
     names = [n if names.index(n) == i else f"{n} ({i + 1})" for i, n in enumerate(names)]

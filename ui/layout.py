@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import registry
 from core.device import describe_device
-from ui.i18n import lang, t
+from ui.i18n import TABLE, lang, t
 
 PAGE_FILES = {
     "home": "pages/home.py",
@@ -55,8 +55,8 @@ def footer() -> None:
         return
     try:
         name = registry.get(last["model"]).name
-    except KeyError:
-        name = last["model"]
+    except KeyError:  # not a registry model (e.g. "lexical" retrieval): its translated name
+        name = t(f"model.{last['model']}") if f"model.{last['model']}" in TABLE else last["model"]
     box.caption(
         f"{t('footer.model')}: {name}  \n{t('footer.device')}: {device_label()}  \n"
         f"{t('footer.latency')}: {last['latency_ms']:.0f} ms"

@@ -1,4 +1,6 @@
-"""Safe HTML for the QA page: a passage with its answers highlighted, one colour per answer.
+"""Drawing a QA result: what to ask for, the answer card, runner-ups, the passage with its
+answers highlighted (one colour per answer), notes, the attention link and the details.
+Pure views: they take a :class:`core.qa.QAResult` and draw it; no model is called here.
 
 Every piece of user text goes through ``html.escape``: a passage holding ``<script>`` or
 ``<b>`` shows those characters and runs nothing. The only script is our own, fixed one
@@ -11,6 +13,15 @@ import html
 from collections.abc import Sequence
 from typing import Protocol
 
+import streamlit as st
+
+from core import registry
+from core.qa import LEXICAL, QAResult
+from core.text import split_sentences
+from ui.i18n import t
+from ui.layout import page_link_to
+from ui.models import reason_text
+
 # background, border: best answer first (amber), then blue, green, pink, violet
 COLOURS: tuple[tuple[str, str], ...] = (
     ("#FDE68A", "#D97706"),
@@ -19,6 +30,8 @@ COLOURS: tuple[tuple[str, str], ...] = (
     ("#FBCFE8", "#DB2777"),
     ("#DDD6FE", "#7C3AED"),
 )
+MIN_ALTERNATIVE_SCORE = 0.005  # runner-ups below 0.5% are noise: not shown
+ATTENTION_PAIR_CHARS = 300  # the attention page shows at most 128 tokens
 LONG_PASSAGE_CHARS = 1200  # longer passages get a scroll box opened at the best answer
 BOX_HEIGHT_PX = 320
 
@@ -46,7 +59,7 @@ def _mark(text: str, rank: int, score: float) -> str:
     return (
         f'<mark{anchor} class="qa-ans qa-ans-{rank}" title="#{rank + 1} · {percent(score)}" '
         f'style="background:{bg};color:#1F2937;border-bottom:2px solid {border};border-radius:3px;padding:0 2px;{weight}">'
-        f"{html.escape(text)}<sup style=\"color:{border};font-weight:700;margin-left:1px\">{rank + 1}</sup></mark>"
+        f'{html.escape(text)}<sup style="color:{border};font-weight:700;margin-left:1px">{rank + 1}</sup></mark>'
     )
 
 
@@ -137,3 +150,102 @@ def alternatives_html(answers: Sequence[SpanLike], *, first_rank: int = 1, max_c
             f'<span style="opacity:0.7">· {percent(a.score)}</span></span>'
         )
     return "<div>" + "".join(chips) + "</div>"
+
+
+# ---- the page's views ----------------------------------------------------------------
+
+
+def model_label(key: str) -> str:
+    """A model's name for the visitor (lexical retrieval has no registry entry)."""
+    return t("model.lexical") if key == LEXICAL else registry.get(key).name
+
+
+def show_prompt(question: str, context: str) -> None:
+    """What to do next when the question or the passage is empty."""
+    if not question.strip() and not context.strip():
+        st.info(t("qa.empty_both"), icon="👋")
+    elif not context.strip():
+        st.info(t("qa.empty_context"), icon="📄")
+    else:
+        st.info(t("qa.empty_question"), icon="💬")
+
+
+def attention_pair(context: str, result: QAResult) -> str:
+    """The passage for the attention page: all of it when short, else the best answer's sentence."""
+    if len(context) <= ATTENTION_PAIR_CHARS or not result.answers:
+        return context[:ATTENTION_PAIR_CHARS]
+    best = result.answers[0]
+    for a, b in split_sentences(context):
+        if a <= best.start < b:
+            return context[a : max(b, best.end)][:ATTENTION_PAIR_CHARS]
+    return context[best.start : best.end][:ATTENTION_PAIR_CHARS]
+
+
+def _how_notice(result: QAResult) -> None:
+    """Sentence retrieval answered: say how it ranks, and why no span model answered."""
+    if "model-language" in result.notes:
+        st.caption(
+            t("qa.note.model-language", model=model_label(result.requested), lang_name=t(f"lang.{result.language}"))
+        )
+    how = t("qa.how_lexical") if result.model == LEXICAL else t("qa.how_encoder", model=model_label(result.model))
+    if result.fallback:
+        why = reason_text(result.fallback, fallback=t("qa.why.span-model-unavailable"))
+        st.warning(t("qa.fallback", model=model_label(result.fallback_from), how=how, why=why), icon="📴")
+    else:
+        st.info(t("qa.sentence_mode", how=how), icon="📴")
+
+
+def _answers(result: QAResult) -> list:
+    """The answers to show and highlight: the best, and runner-ups that are not noise."""
+    if result.no_answer or not result.answers:
+        return []
+    best = result.answers[0]
+    return [best, *(a for a in result.answers[1:] if a.score >= MIN_ALTERNATIVE_SCORE)]
+
+
+def show_answer(question: str, context: str, result: QAResult) -> None:
+    """The whole result: notices, the answer card and runner-ups, the highlighted passage,
+    the attention link, who answered and the details."""
+    if result.mode == "sentence":
+        _how_notice(result)
+    if result.weak and result.answers:
+        st.warning(t("qa.weak", p=percent(result.answers[0].score)), icon="🤔")
+    shown = _answers(result)
+    if result.no_answer:
+        st.warning(t("qa.no_answer", p=percent(result.null_score)), icon="🤷")
+    elif not shown:
+        st.warning(t("qa.nothing_found"), icon="🤷")
+    else:
+        label = t("qa.answer") if result.mode == "span" else t("qa.sentence_label")
+        st.html(answer_card_html(label, shown[0], t("qa.confidence", p=percent(shown[0].score))))
+        if len(shown) > 1:
+            st.markdown(f"**{t('qa.alternatives')}**")
+            st.html(alternatives_html(shown[1:]))
+        if len(shown) < len(result.answers):
+            st.caption(t("qa.hidden_alternatives", n=len(result.answers) - len(shown)))
+    st.markdown(f"**{t('qa.in_passage')}**")
+    box, scrolls = passage_html(context, shown)
+    st.html(box, unsafe_allow_javascript=scrolls)
+    link = {"text": question, "pair": attention_pair(context, result)}
+    if result.attention_model:
+        link["model"] = result.attention_model  # the QA model's own attention
+    page_link_to("attention", t("common.view_attention"), link, icon="🔍")
+    st.caption(t("qa.answered_by", model=model_label(result.model)))
+    show_details(result)
+
+
+def show_details(result: QAResult) -> None:
+    """Model, method, device, windows or sentences, latency, language and notes."""
+    span = result.mode == "span"
+    rows = [
+        (t("qa.d_model"), model_label(result.model)),
+        (t("qa.d_mode"), t("qa.d_mode_span") if span else t("qa.d_mode_sentence")),
+        (t("qa.d_device"), result.device.upper() if result.device == "cpu" else result.device),
+        (t("qa.d_windows", n=result.window_tokens) if span else t("qa.d_sentences"), str(result.windows)),
+        (t("qa.d_latency"), f"{result.latency_ms:.0f} ms"),
+        (t("qa.d_language"), t(f"lang.{result.language}")),
+    ]
+    if "question-cut" in result.notes:
+        rows.append((t("qa.d_note"), t("qa.note.question-cut", n=result.question_tokens)))
+    with st.expander(t("qa.details")):
+        st.markdown("\n".join(f"- **{name}:** {value}" for name, value in rows))

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import urllib.parse
 
-from core.availability import availability
+from core.availability import default_model
 from tests.e2e.conftest import assert_no_exception, wait_script_done
 
-ZH_DEFAULT = "sentiment-zh-e5" if availability("e5-small").status == "available" else "sentiment-zh-char"
+ZH_DEFAULT = default_model("sentiment", "zh", online=False)
 
-CSV_ROWS = [("1", "质量很好，物流也快，非常满意！"), ("2", "用了两天就坏了，太失望了。"),
-            ("3", "What a wonderful, moving film."), ("4", "Boring, badly acted and far too long."),
-            ("5", "房间干净，服务热情，下次还来。"), ("6", "")]
+CSV_ROWS = [
+    ("1", "质量很好，物流也快，非常满意！"),
+    ("2", "用了两天就坏了，太失望了。"),
+    ("3", "What a wonderful, moving film."),
+    ("4", "Boring, badly acted and far too long."),
+    ("5", "房间干净，服务热情，下次还来。"),
+    ("6", ""),
+]
 
 
 def _open(page, base: str, **params: str) -> None:
@@ -37,11 +42,23 @@ def test_single_text_english(app_server, browser_page):
     href = page.get_by_role("link", name="View attention for this input").get_attribute("href") or ""
     assert "attention" in href and "text=A+gorgeous" in href.replace("%20", "+")
     page.shot("classify_en")
+    area = page.get_by_label("Text", exact=True)
+    area.fill("Boring and far too long.")
+    area.press("Control+Enter")
+    wait_script_done(page)
+    page.get_by_text("Negative", exact=True).first.wait_for(timeout=60_000)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert query["text"] == ["Boring and far too long."]  # a shareable link
 
 
 def test_single_text_chinese_and_escaping(app_server, browser_page):
     page = browser_page
-    _open(page, app_server, lang="zh", text="<b>质量太差了</b>，非常失望，客服态度也很差，再也不会买了。<script>__p=1</script>")
+    _open(
+        page,
+        app_server,
+        lang="zh",
+        text="<b>质量太差了</b>，非常失望，客服态度也很差，再也不会买了。<script>__p=1</script>",
+    )
     box = page.locator(".cls-explain")
     box.wait_for(timeout=120_000)
     assert "负面" in _main_text(page)

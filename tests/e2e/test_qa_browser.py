@@ -1,6 +1,6 @@
 """The QA page in headless Chromium: answers highlighted in English and Chinese, user HTML
-shown as text (never run), a long passage scrolled to its answer, the attention link.
-Screenshots go to tests/artifacts/qa_*.png."""
+shown as text (never run), a long passage scrolled to its answer, the attention link, the
+inputs kept in the URL. Screenshots go to tests/artifacts/qa_*.png."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def test_chinese_answer_highlighted(app_server, browser_page):
 
 def test_html_in_passage_is_shown_not_run(app_server, browser_page):
     page = browser_page
-    context = 'Paris is the capital. <b>Bold?</b> <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned=2">'
+    context = (
+        'Paris is the capital. <b>Bold?</b> <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned=2">'
+    )
     _open(page, app_server, lang="en", question="What is the capital?", context=context)
     box = page.locator("#qa-passage")
     box.wait_for(timeout=60_000)
@@ -79,3 +81,5 @@ def test_empty_question_prompts(app_server, browser_page):
     wait_script_done(page)
     assert_no_exception(page)
     page.locator("mark#qa-best").wait_for(timeout=60_000)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert query["question"] == ["What is it?"] and query["context"] == ["Some passage."]  # a shareable link
