@@ -208,8 +208,9 @@ def bench_int8(label: str, question: str, context: str, bundle, qbundle, runs: i
 
 
 def bench_one(label: str, question: str, context: str, model: str | None, runs: int) -> None:
-    from core import loaders, qa_retrieval
+    from core import loaders
     from core.qa import LEXICAL, answer, answer_details, is_sentence_model, pick_model
+    from core.qa import retrieval as qa_retrieval
 
     key = pick_model(context, model)
     bundle = None if key == LEXICAL else loaders.load(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.attention_views import (
+from core.attention.views import (
     apply_view,
     apply_view_vector,
     downsample,

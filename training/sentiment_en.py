@@ -10,7 +10,7 @@ linear classifier sit on top. ``--stages`` (default ``shipped``) runs one-epoch 
 each continuing the previous one with lower learning rates: the exact recipe of the
 shipped model, in one command. ``--mode cached`` is an older, cheaper variant (frozen
 bottom layers computed once). The result is saved as ``models/sentiment-en/head.safetensors``
-(see ``core/sentiment_models.py``), and the test accuracy is measured once, at the end,
+(see ``core/classify/models.py``), and the test accuracy is measured once, at the end,
 after reloading that file through the app's builder.
 
     python -m training.sentiment_en [--data ../shared/data/rt-polarity] [--out models/sentiment-en]
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.classify.models import MiniLMSentiment, english_from_files, load_encoder, mean_pool, save_english
 from core.registry import REPO_ROOT
-from core.sentiment_models import MiniLMSentiment, english_from_files, load_encoder, mean_pool, save_english
 
 
 def length_buckets(indices: list[int], lengths: list[int], batch: int, seed: int) -> list[list[int]]:

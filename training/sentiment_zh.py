@@ -8,13 +8,13 @@ reviews into the test split, as in the published reference points; the accuracy 
 test reviews that never occur in the training split ("unseen") is reported too, and
 ``--dedupe`` trains and tests on one copy of each review instead.
 
-The model is ``core.sentiment_models.CharBigramBertForSequenceClassification``: a
+The model is ``core.classify.models.CharBigramBertForSequenceClassification``: a
 transformers BERT (3 layers x 4 heads, hidden 128, 128 positions) over characters (a
 vocabulary of the most frequent characters of the training split), whose input embedding
 of each character adds an embedding of the character bigram starting there (the most
 frequent ``--bigrams`` bigrams of the training split). It is saved with
 ``save_pretrained`` (safetensors) together with a ``BertTokenizerFast``; the registry
-builder ``core.sentiment_models:build_chinese`` loads it.
+builder ``core.classify.models:build_chinese`` loads it.
 
 A character 1-3-gram TF-IDF + logistic-regression baseline is trained and evaluated on
 the same split, and both accuracies are written to ``metrics.json`` beside the model.
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from transformers import BertConfig
 
-    from core.sentiment_models import CharBigramBertForSequenceClassification as Model
+    from core.classify.models import CharBigramBertForSequenceClassification as Model
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)

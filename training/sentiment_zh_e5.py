@@ -30,7 +30,7 @@ validation lines and on its unseen lines. The chosen model's logits are then div
 temperature fitted on the validation lines (lowest negative log-likelihood: the confidence the
 app shows; no prediction changes). The chosen model is saved to ``--out``
 (``config.json``, ``head.safetensors``, ``layers.safetensors`` when a layer was
-fine-tuned, ``metrics.json``) and loads through ``core.sentiment_models:build_chinese_e5``.
+fine-tuned, ``metrics.json``) and loads through ``core.classify.models:build_chinese_e5``.
 The character 1-3-gram TF-IDF + LR baseline of ``training/sentiment_zh.py`` is refitted for
 the report on all 16,714 distinct training reviews (its published figures) and on the
 heads' 4,000 alone, and the check sentences of
@@ -81,7 +81,7 @@ class Clock:
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    from core.sentiment_models import mean_pool as mp
+    from core.classify.models import mean_pool as mp
 
     return mp(hidden.float(), mask)
 
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import BertModel
 
     from core import e5
-    from core.sentiment_models import E5_CONFIG_FILE, E5_LAYERS_FILE, HEAD_FILE, LABELS, E5Sentiment
+    from core.classify.models import E5_CONFIG_FILE, E5_LAYERS_FILE, HEAD_FILE, LABELS, E5Sentiment
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -507,7 +507,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{base_sub_te.mean():.4f}, unseen {base_sub_te[unseen_te].mean():.4f} ({time.time() - t0:.0f}s)", flush=True)
 
     # ---- check sentences: this model (rebuilt from the files), the baseline, the char model
-    from core.sentiment_models import e5_sentiment_from_files
+    from core.classify.models import e5_sentiment_from_files
 
     check_x, check_y = read_check(CHECK_FILE)
     m2, tok2, _ = e5_sentiment_from_files(out)

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.colors as pc
 import plotly.graph_objects as go
 
-from core.attention_views import downsample
+from core.attention.views import downsample
 
 COLORSCALE = "Blues"
 THUMB = 16  # thumbnail side (cells) in the all-heads grid

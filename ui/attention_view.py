@@ -19,7 +19,7 @@ import streamlit as st
 
 from core import registry
 from core.attention import MAX_TOKENS, AttentionResult
-from core.attention_views import View, apply_view, apply_view_vector, head_average, head_stats, make_view, rollout
+from core.attention.views import View, apply_view, apply_view_vector, head_average, head_stats, make_view, rollout
 from ui.attention_figures import grid_figure, heatmap_figure, rollout_figure, thumb_size
 from ui.i18n import t
 

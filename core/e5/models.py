@@ -73,4 +73,7 @@ def build_qa(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> 
     metrics = path / "metrics.json"
     if metrics.exists():
         meta["no_answer_threshold"] = float(json.loads(metrics.read_text())["no_answer"]["threshold"])
+    window = json.loads((path / "config.json").read_text()).get("inference_window")
+    if window:  # the window size chosen on validation (the model was trained on short windows)
+        meta["window_tokens"], meta["window_stride"] = int(window["max_length"]), int(window["stride"])
     return Built(model, e5.tokenizer(), meta, _warmup)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from core.e5_packed import PackedE5
+from core.e5.packed import PackedE5
 
 # ---- the normaliser: a double-array trie in SentencePiece's precompiled format -------
 

