@@ -12,8 +12,7 @@ from ui.layout import footer
 from ui.pitch import is_pitch, pitch_bar
 from ui.run import plug_streamlit_cache
 
-st.set_page_config(page_title="AI Playground · AI 体验馆", page_icon="✨", layout="wide",
-                   initial_sidebar_state="auto")
+st.set_page_config(page_title="AI Playground · AI 体验馆", page_icon="✨", layout="wide", initial_sidebar_state="auto")
 
 plug_streamlit_cache()
 language_switch()

@@ -37,8 +37,11 @@ def one_run(browser) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, *streamlit_command(port)],
-        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     ps = psutil.Process(proc.pid)
     peak = 0
@@ -80,8 +83,10 @@ def main() -> None:
     print(f"  process start -> healthy server : {statistics.median(h):5.2f} s  ({min(h):.2f}-{max(h):.2f})")
     print(f"  process start -> home painted   : {statistics.median(p):5.2f} s  ({min(p):.2f}-{max(p):.2f})")
     print(f"  server peak RSS                 : {statistics.median(m):5.0f} MB ({min(m):.0f}-{max(m):.0f})")
-    print(f"  home page after healthy         : {statistics.median(p) - statistics.median(h):5.2f} s "
-          "(no torch import on the landing page)")
+    print(
+        f"  home page after healthy         : {statistics.median(p) - statistics.median(h):5.2f} s "
+        "(no torch import on the landing page)"
+    )
 
 
 if __name__ == "__main__":

@@ -85,9 +85,7 @@ def choose_device() -> DeviceInfo:
         raise RuntimeError("DEMO_DEVICE=cuda but no CUDA device is available")
     if req == "mps" and not torch.backends.mps.is_available():
         raise RuntimeError("DEMO_DEVICE=mps but Apple MPS is not available")
-    kind = req or (
-        "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-    )
+    kind = req or ("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
     if kind == "cuda":
         props = torch.cuda.get_device_properties(0)
         dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
@@ -123,10 +121,17 @@ def _nvidia_smi() -> tuple[str, float] | None:
     if not exe:
         return None
     try:
-        out = subprocess.run(
-            [exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=3, check=True,
-        ).stdout.strip().splitlines()
+        out = (
+            subprocess.run(
+                [exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+                capture_output=True,
+                text=True,
+                timeout=3,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()
+        )
         name, mem = out[0].rsplit(",", 1)
         return name.strip(), float(mem) / 1024
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):

@@ -43,8 +43,21 @@ def model_states() -> list[ModelState]:
     out = []
     for m in registry.MODELS:
         a = availability(m, online=online)
-        out.append(ModelState(m.key, m.name, m.tasks, m.languages, m.source, a.status, a.reason,
-                              m.size_mb, loaded.get(m.key, loaded.get(m.key + " (attention)")), a.code, a.params))
+        out.append(
+            ModelState(
+                m.key,
+                m.name,
+                m.tasks,
+                m.languages,
+                m.source,
+                a.status,
+                a.reason,
+                m.size_mb,
+                loaded.get(m.key, loaded.get(m.key + " (attention)")),
+                a.code,
+                a.params,
+            )
+        )
     return out
 
 

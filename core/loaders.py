@@ -48,8 +48,9 @@ class ModelLoadError(RuntimeError):
     ``e5-missing`` / ``e5-corrupt`` ...), ``params`` fills its placeholders, ``reason`` says
     it in English for logs and scripts, ``hint`` what to do (English)."""
 
-    def __init__(self, key: str, reason: str, hint: str = "", code: str = "load-failed",
-                 params: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, key: str, reason: str, hint: str = "", code: str = "load-failed", params: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{key}: {reason}")
         self.key = key
         self.reason = reason
@@ -62,8 +63,9 @@ _HOOKS = threading.local()
 
 
 @contextlib.contextmanager
-def forward_hooks(before: Callable[[], None] | None = None,
-                  on_wait: Callable[[int], None] | None = None) -> Iterator[None]:
+def forward_hooks(
+    before: Callable[[], None] | None = None, on_wait: Callable[[int], None] | None = None
+) -> Iterator[None]:
     """Within this block (in this thread), every model lock acquisition first calls
     ``before()`` (which may raise, e.g. a rate limit), and when the model is busy with
     another caller, ``on_wait(position)`` is told the queue position, then ``on_wait(0)``
@@ -201,25 +203,35 @@ def _weights_path(entry: ModelEntry) -> Path:
         path = registry.bundled_path(entry)
         if path is None:
             av = availability(entry)
-            raise ModelLoadError(entry.key, av.reason, "Pick another model, or run `make setup` / the training script.",
-                                 av.code, av.params)
+            raise ModelLoadError(
+                entry.key,
+                av.reason,
+                "Pick another model, or run `make setup` / the training script.",
+                av.code,
+                av.params,
+            )
         return path
     cached = registry.cached_snapshot(entry)
     if cached is not None:
         return cached
     av = availability(entry)
     if av.status != "downloadable":
-        raise ModelLoadError(entry.key, av.reason or "not in the local cache",
-                             "Pick a bundled model, or run `python -m core.prefetch` once online.",
-                             av.code or "offline-not-cached", av.params)
+        raise ModelLoadError(
+            entry.key,
+            av.reason or "not in the local cache",
+            "Pick a bundled model, or run `python -m core.prefetch` once online.",
+            av.code or "offline-not-cached",
+            av.params,
+        )
     return download(entry)
 
 
 def download(entry: ModelEntry, progress: Callable[[float, str], None] | None = None) -> Path:
     """Download a Hub model into the local cache; ``progress(fraction, text)`` is told how far."""
     if hub_offline_forced():
-        raise ModelLoadError(entry.key, "offline mode is on (HF_HUB_OFFLINE=1)", "Unset it, or pick a bundled model.",
-                             "offline-forced")
+        raise ModelLoadError(
+            entry.key, "offline mode is on (HF_HUB_OFFLINE=1)", "Unset it, or pick a bundled model.", "offline-forced"
+        )
     from huggingface_hub import snapshot_download
 
     tqdm_class = None
@@ -244,9 +256,13 @@ def download(entry: ModelEntry, progress: Callable[[float, str], None] | None = 
             tqdm_class=tqdm_class,
         )
     except Exception as exc:  # network, auth, disk: all become one clear message
-        raise ModelLoadError(entry.key, f"download failed ({type(exc).__name__}: {exc})",
-                             "Check the connection, or pick a bundled model.", "download-failed",
-                             {"error": type(exc).__name__}) from exc
+        raise ModelLoadError(
+            entry.key,
+            f"download failed ({type(exc).__name__}: {exc})",
+            "Check the connection, or pick a bundled model.",
+            "download-failed",
+            {"error": type(exc).__name__},
+        ) from exc
     return Path(path)
 
 
@@ -271,8 +287,13 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
         raise
     except Exception as exc:
         log.exception("loading %s failed", key)
-        raise ModelLoadError(key, f"{type(exc).__name__}: {exc}", "Pick another model in the model picker.",
-                             "load-failed", {"error": type(exc).__name__}) from exc
+        raise ModelLoadError(
+            key,
+            f"{type(exc).__name__}: {exc}",
+            "Pick another model in the model picker.",
+            "load-failed",
+            {"error": type(exc).__name__},
+        ) from exc
     seconds = time.perf_counter() - t0
     _LOAD_SECONDS[(key, attention)] = seconds
     first = next(model.parameters(), None)

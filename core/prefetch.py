@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m.key:32} {m.source:8} {a.status:12} {a.reason}")
         return 0
     if hub_offline_forced() or not is_online():
-        print("The Hugging Face Hub cannot be reached (offline, or HF_HUB_OFFLINE=1): nothing to do.",
-              file=sys.stderr)
+        print("The Hugging Face Hub cannot be reached (offline, or HF_HUB_OFFLINE=1): nothing to do.", file=sys.stderr)
         return 2
 
     from core.loaders import ModelLoadError, download

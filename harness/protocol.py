@@ -20,28 +20,46 @@ from harness.server import HOST
 # (pages keep one result per session and would otherwise answer from it).
 QA = {
     "en": [
-        ("When was the Eiffel Tower completed?",
-         "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was designed by the company of "
-         "Gustave Eiffel and completed in 1889 for the World's Fair. It is 330 metres tall."),
-        ("Where do penguins live?",
-         "Penguins are flightless birds. Most species live in the Southern Hemisphere, from Antarctica "
-         "to the coasts of South America, Africa and Australia. They eat fish, squid and krill."),
-        ("What does a CPU do?",
-         "A central processing unit executes the instructions of a computer program. Modern CPUs have "
-         "several cores. Graphics cards, by contrast, run thousands of small threads in parallel."),
+        (
+            "When was the Eiffel Tower completed?",
+            "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was designed by the company of "
+            "Gustave Eiffel and completed in 1889 for the World's Fair. It is 330 metres tall.",
+        ),
+        (
+            "Where do penguins live?",
+            "Penguins are flightless birds. Most species live in the Southern Hemisphere, from Antarctica "
+            "to the coasts of South America, Africa and Australia. They eat fish, squid and krill.",
+        ),
+        (
+            "What does a CPU do?",
+            "A central processing unit executes the instructions of a computer program. Modern CPUs have "
+            "several cores. Graphics cards, by contrast, run thousands of small threads in parallel.",
+        ),
     ],
     "zh": [
         ("长城有多长？", "长城是中国古代的军事防御工程。明长城总长约八千八百公里。它东起山海关，西至嘉峪关。"),
         ("熊猫吃什么？", "大熊猫生活在中国四川、陕西和甘肃的山区。它们主要吃竹子，有时也吃小动物。"),
-        ("北京是什么时候成为首都的？", "北京是中华人民共和国的首都。元朝时，北京称为大都。1949年，北京成为新中国的首都。"),
+        (
+            "北京是什么时候成为首都的？",
+            "北京是中华人民共和国的首都。元朝时，北京称为大都。1949年，北京成为新中国的首都。",
+        ),
     ],
 }
 TEXTS = {
-    "en": ["The film was a delight from start to finish.", "Terrible service, I waited an hour and left.",
-           "The new phone is fast but the battery is disappointing.", "What a wonderful surprise party!",
-           "The package arrived broken and nobody answered my emails."],
-    "zh": ["这部电影太精彩了，我还想再看一遍。", "服务态度很差，等了一个小时也没人理。", "手机速度很快，但是电池不太耐用。",
-           "今天的天气真好，我们去公园散步吧。", "快递送来的时候盒子已经破了。"],
+    "en": [
+        "The film was a delight from start to finish.",
+        "Terrible service, I waited an hour and left.",
+        "The new phone is fast but the battery is disappointing.",
+        "What a wonderful surprise party!",
+        "The package arrived broken and nobody answered my emails.",
+    ],
+    "zh": [
+        "这部电影太精彩了，我还想再看一遍。",
+        "服务态度很差，等了一个小时也没人理。",
+        "手机速度很快，但是电池不太耐用。",
+        "今天的天气真好，我们去公园散步吧。",
+        "快递送来的时候盒子已经破了。",
+    ],
 }
 
 
@@ -61,10 +79,10 @@ class Page:
 
 
 PAGES = [
-    Page("qa", frozenset({"html"})),                 # the answer card
-    Page("classify", frozenset({"plotly_chart"})),   # the label scores
+    Page("qa", frozenset({"html"})),  # the answer card
+    Page("classify", frozenset({"plotly_chart"})),  # the label scores
     Page("attention", frozenset({"plotly_chart"})),  # the attention heatmap
-    Page("digits", frozenset({"plotly_chart"})),     # the ten probabilities
+    Page("digits", frozenset({"plotly_chart"})),  # the ten probabilities
 ]
 
 
@@ -72,10 +90,10 @@ PAGES = [
 class Result:
     page: str
     seconds: float
-    error: str | None = None          # exception / error alert / no script_finished / ...
+    error: str | None = None  # exception / error alert / no script_finished / ...
     has_result: bool = False
-    queued: bool = False              # the page said "queued" (model busy with other visitors)
-    cpu: float | None = None          # server CPU seconds of this visit (measured with 1 session only)
+    queued: bool = False  # the page said "queued" (model busy with other visitors)
+    cpu: float | None = None  # server CPU seconds of this visit (measured with 1 session only)
 
 
 def rerun_message(page: str, query: dict[str, str], port: int) -> bytes:
@@ -134,5 +152,3 @@ async def request(ws, page: Page, query: dict[str, str], port: int, timeout: flo
     if res.error is None and not res.has_result:
         res.error = "finished without drawing a result"
     return res
-
-

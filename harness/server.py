@@ -55,8 +55,9 @@ def start(args: Sequence[str], log_path: Path | None, env: dict[str, str] | None
     """``python *args`` in the repository root, in its own process group, offline by default."""
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     out = open(log_path, "w") if log_path is not None else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, stdout=out,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
     proc._harness_log = out  # type: ignore[attr-defined]
     return proc
 
@@ -75,8 +76,13 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def serving(args: Sequence[str] | None = None, log_path: Path | None = None, env: dict[str, str] | None = None,
-            port: int | None = None, timeout_s: float = 120.0) -> Iterator[tuple[str, subprocess.Popen]]:
+def serving(
+    args: Sequence[str] | None = None,
+    log_path: Path | None = None,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    timeout_s: float = 120.0,
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """Run a server (default ``streamlit run app.py`` on a free port) until the block ends;
     yields ``(base_url, process)``."""
     port = port or free_port()

@@ -19,9 +19,17 @@ def tiny(tmp_path_factory):
     (folder / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
     tok = BertTokenizerFast(vocab=str(folder / "vocab.txt"), model_max_length=32)
     ids = tok.convert_tokens_to_ids
-    cfg = BertConfig(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32, max_position_embeddings=32, bigram_vocab_size=2,
-                     id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})
+    cfg = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+        bigram_vocab_size=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+    )
     torch.manual_seed(0)
     model = CharBigramBertForSequenceClassification(cfg).eval()
     v = len(VOCAB)
@@ -52,7 +60,9 @@ def test_bigram_embedding_changes_the_output(tiny):
         before = model(**enc).logits.clone()
         row = model.bigram_ids(enc["input_ids"])[0, 1]
         saved = model.bigram_embeddings.weight[row].clone()
-        model.bigram_embeddings.weight[row] += torch.linspace(-1.0, 1.0, saved.numel())  # not a uniform shift: LayerNorm removes those
+        model.bigram_embeddings.weight[row] += torch.linspace(
+            -1.0, 1.0, saved.numel()
+        )  # not a uniform shift: LayerNorm removes those
         after = model(**enc).logits.clone()
         model.bigram_embeddings.weight[row] = saved
     assert not torch.allclose(before, after)

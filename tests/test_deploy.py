@@ -26,6 +26,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 # ----------------------------------------------------------------------------- Dockerfile
 
+
 def dockerfile_instructions(text: str | None = None) -> list[tuple[str, str]]:
     """``[(INSTRUCTION, arguments)]`` with comments dropped and ``\\`` continuations joined."""
     text = DOCKERFILE.read_text() if text is None else text
@@ -166,6 +167,7 @@ def test_parser_sees_what_a_broken_dockerfile_lacks():
 
 # ---------------------------------------------------------------------------- .dockerignore
 
+
 def _pattern_regex(pattern: str) -> re.Pattern:
     out = ""
     i = 0
@@ -199,24 +201,42 @@ def ignored(path: str, patterns: list[str]) -> bool:
 
 
 def dockerignore_patterns() -> list[str]:
-    return [ln.strip() for ln in DOCKERIGNORE.read_text().splitlines()
-            if ln.strip() and not ln.strip().startswith("#")]
+    return [ln.strip() for ln in DOCKERIGNORE.read_text().splitlines() if ln.strip() and not ln.strip().startswith("#")]
 
 
-@pytest.mark.parametrize("path", [
-    ".venv/bin/python", ".git/HEAD", "tests/artifacts/server.log", "tests/artifacts/qa.png",
-    "core/__pycache__/loaders.cpython-311.pyc", "ui/strings/__pycache__/qa.cpython-311.pyc",
-    ".pytest_cache/v/cache/lastfailed", "runs/digits/log.txt", ".streamlit/secrets.toml",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".venv/bin/python",
+        ".git/HEAD",
+        "tests/artifacts/server.log",
+        "tests/artifacts/qa.png",
+        "core/__pycache__/loaders.cpython-311.pyc",
+        "ui/strings/__pycache__/qa.cpython-311.pyc",
+        ".pytest_cache/v/cache/lastfailed",
+        "runs/digits/log.txt",
+        ".streamlit/secrets.toml",
+    ],
+)
 def test_dockerignore_keeps_local_state_out(path):
     assert ignored(path, dockerignore_patterns())
 
 
-@pytest.mark.parametrize("path", [
-    "app.py", "ui/serve.py", "core/prefetch.py", "pages/qa.py", "ui/strings/qa.py",
-    ".streamlit/config.toml", "requirements.txt", "requirements-offline.txt",
-    "models/digits/model.safetensors", "models/digits/MODEL_CARD.md",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "app.py",
+        "ui/serve.py",
+        "core/prefetch.py",
+        "pages/qa.py",
+        "ui/strings/qa.py",
+        ".streamlit/config.toml",
+        "requirements.txt",
+        "requirements-offline.txt",
+        "models/digits/model.safetensors",
+        "models/digits/MODEL_CARD.md",
+    ],
+)
 def test_dockerignore_keeps_what_the_app_needs(path):
     assert not ignored(path, dockerignore_patterns())
 
@@ -230,10 +250,12 @@ def test_dockerignore_matcher_semantics():
 
 # ------------------------------------------------------------------------ prefetch offline
 
+
 def _prefetch(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "core.prefetch", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "core.prefetch", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_prefetch_offline_exits_2_with_a_clear_message():

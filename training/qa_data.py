@@ -66,8 +66,9 @@ def load(name: str, data: Path = DATA) -> list[tuple[int, list[Example]]]:
                     if s is not None and (t, s) not in answers:
                         answers.append((t, s))
                 if answers:
-                    exs.append(Example(f"{name}/{ai}/{pi}/{qi}", qa["question"].strip(), ctx,
-                                       tuple(answers), lang, name))
+                    exs.append(
+                        Example(f"{name}/{ai}/{pi}/{qi}", qa["question"].strip(), ctx, tuple(answers), lang, name)
+                    )
         out.append((ai, exs))
     return out
 

@@ -37,7 +37,7 @@ def length_buckets(indices: list[int], lengths: list[int], batch: int, seed: int
     """Batches of similar length (little padding), in a shuffled order fixed by ``seed``."""
     rng = random.Random(seed)
     pool = sorted(indices, key=lambda i: (lengths[i], rng.random()))
-    batches = [pool[k:k + batch] for k in range(0, len(pool), batch)]
+    batches = [pool[k : k + batch] for k in range(0, len(pool), batch)]
     rng.shuffle(batches)
     return batches
 
@@ -58,12 +58,12 @@ def split(n: int, seed: int) -> tuple[list[int], list[int], list[int]]:
     idx = list(range(n))
     random.Random(seed).shuffle(idx)
     n_test, n_val = n // 10, n // 20
-    return idx[n_test + n_val:], idx[n_test:n_test + n_val], idx[:n_test]
+    return idx[n_test + n_val :], idx[n_test : n_test + n_val], idx[:n_test]
 
 
 def length_batches(lengths: list[int], order: list[int], size: int) -> list[list[int]]:
     chunk = sorted(order, key=lambda i: lengths[i])
-    return [chunk[k:k + size] for k in range(0, len(chunk), size)]
+    return [chunk[k : k + size] for k in range(0, len(chunk), size)]
 
 
 def pad(cache: list[torch.Tensor], idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,7 +83,7 @@ def top_forward(model: MiniLMSentiment, hidden: torch.Tensor, mask: torch.Tensor
 
     ext = create_bidirectional_mask(config=model.bert.config, inputs_embeds=hidden, attention_mask=mask)
     n = model.bert.config.num_hidden_layers
-    for layer in model.bert.encoder.layer[n - model.n_top:]:
+    for layer in model.bert.encoder.layer[n - model.n_top :]:
         hidden = layer(hidden, ext)
     return model.classifier(model.dropout(mean_pool(hidden, mask)))
 
@@ -126,21 +126,30 @@ def train_full(args, texts, labels, tr, va, te, t_start) -> None:
     shipped = set(model.trainable_state())
     named = dict(model.named_parameters())
     top = [named[k] for k in shipped if k in named and k.startswith(model.top_layer_prefixes())]
-    small = [named[k] for k in shipped if k in named and not k.startswith(model.top_layer_prefixes())
-             and not k.startswith("classifier.")]
+    small = [
+        named[k]
+        for k in shipped
+        if k in named and not k.startswith(model.top_layer_prefixes()) and not k.startswith("classifier.")
+    ]
     head = list(model.classifier.parameters())
     for prm in top + small + head:
         prm.requires_grad = True
-    print(f"trainable: top layers {sum(p.numel() for p in top)/1e6:.2f} M, biases/LayerNorms "
-          f"{sum(p.numel() for p in small)/1e3:.1f} k, head {sum(p.numel() for p in head)}", flush=True)
-    opt = torch.optim.AdamW([{"params": top + small, "lr": args.lr}, {"params": head, "lr": args.head_lr}],
-                            weight_decay=0.01)
+    print(
+        f"trainable: top layers {sum(p.numel() for p in top) / 1e6:.2f} M, biases/LayerNorms "
+        f"{sum(p.numel() for p in small) / 1e3:.1f} k, head {sum(p.numel() for p in head)}",
+        flush=True,
+    )
+    opt = torch.optim.AdamW(
+        [{"params": top + small, "lr": args.lr}, {"params": head, "lr": args.head_lr}], weight_decay=0.01
+    )
     enc = tok(texts, truncation=True, max_length=128)["input_ids"]
     lengths = [len(x) for x in enc]
     steps_per_epoch = math.ceil(len(tr) / args.batch)
     total = steps_per_epoch * args.epochs
     warm = max(1, int(0.1 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm)))
+    )
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def tensors(b):
@@ -168,27 +177,46 @@ def train_full(args, texts, labels, tr, va, te, t_start) -> None:
             sched.step()
             run += float(loss.detach())
             if k % 25 == 0:
-                print(f"epoch {epoch} step {k}/{len(bl)} loss {run/(k+1):.4f} {time.time()-t_ep:.0f}s", flush=True)
+                print(
+                    f"epoch {epoch} step {k}/{len(bl)} loss {run / (k + 1):.4f} {time.time() - t_ep:.0f}s", flush=True
+                )
         val = accuracy_full(model, tok, texts, labels, va)
-        print(f"epoch {epoch}: val acc {val:.4f} ({time.time()-t_ep:.0f}s)", flush=True)
+        print(f"epoch {epoch}: val acc {val:.4f} ({time.time() - t_ep:.0f}s)", flush=True)
         if val > best:
             best = val
             save_english(model, args.out, {"seed": args.seed, "epoch": epoch, "mode": "full"})
-            (args.out / "metrics.json").write_text(json.dumps({"val_accuracy": round(val, 4), "epoch": epoch,
-                                                               "train_seconds_so_far": round(time.time() - t_start)}))
+            (args.out / "metrics.json").write_text(
+                json.dumps(
+                    {
+                        "val_accuracy": round(val, 4),
+                        "epoch": epoch,
+                        "train_seconds_so_far": round(time.time() - t_start),
+                    }
+                )
+            )
     train_s = time.time() - t_start
     test_acc = None
     if not args.skip_test:
         reloaded, tok2 = english_from_files(args.out)
         test_acc = round(accuracy_full(reloaded, tok2, texts, labels, te), 4)
     path = args.out / "head.safetensors"
-    print(f"best val {best:.4f}; TEST acc (reloaded) {test_acc}; train {train_s:.0f}s; "
-          f"{path.stat().st_size/1e6:.1f} MB", flush=True)
+    print(
+        f"best val {best:.4f}; TEST acc (reloaded) {test_acc}; train {train_s:.0f}s; "
+        f"{path.stat().st_size / 1e6:.1f} MB",
+        flush=True,
+    )
     metrics = {
-        "test_accuracy": test_acc, "val_accuracy": round(best, 4),
-        "n_train": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed, "n_top": args.n_top,
-        "file_mb": round(path.stat().st_size / 1e6, 1), "train_seconds_total": round(train_s),
-        "threads": args.threads, "args": {k: str(v) for k, v in vars(args).items()},
+        "test_accuracy": test_acc,
+        "val_accuracy": round(best, 4),
+        "n_train": len(tr),
+        "n_val": len(va),
+        "n_test": len(te),
+        "seed": args.seed,
+        "n_top": args.n_top,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "train_seconds_total": round(train_s),
+        "threads": args.threads,
+        "args": {k: str(v) for k, v in vars(args).items()},
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     print(json.dumps(metrics), flush=True)
@@ -219,12 +247,18 @@ def run_stages(args, argv: list[str]) -> None:
             ts = time.time()
             main(common + stage_argv + ["--stages", ""] + ([] if last else ["--skip-test"]))
             val = json.loads((out / "metrics.json").read_text())["val_accuracy"]
-            record.append({"lr": float(lr), "head_lr": float(head_lr), "val_accuracy": val,
-                           "seconds": round(time.time() - ts)})
+            record.append(
+                {"lr": float(lr), "head_lr": float(head_lr), "val_accuracy": val, "seconds": round(time.time() - ts)}
+            )
             prev = out
     metrics = json.loads((args.out / "metrics.json").read_text())
-    metrics.update({"stages": record, "train_seconds_total": round(time.time() - t0),
-                    "command": "python -m training.sentiment_en " + " ".join(argv)})
+    metrics.update(
+        {
+            "stages": record,
+            "train_seconds_total": round(time.time() - t0),
+            "command": "python -m training.sentiment_en " + " ".join(argv),
+        }
+    )
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     print(f"all stages: {time.time() - t0:.0f}s", flush=True)
 
@@ -247,8 +281,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "rt-polarity")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "sentiment-en")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--mode", choices=["full", "cached"], default="full",
-                   help="full: end-to-end (top layers + BitFit below); cached: frozen bottom, cached outputs")
+    p.add_argument(
+        "--mode",
+        choices=["full", "cached"],
+        default="full",
+        help="full: end-to-end (top layers + BitFit below); cached: frozen bottom, cached outputs",
+    )
     p.add_argument("--n-top", type=int, default=4, help="top MiniLM layers to fine-tune")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--lr", type=float, default=5e-5)
@@ -258,9 +296,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--init-from", type=Path, default=None, help="continue from a saved head (folder)")
     p.add_argument("--eval-only", action="store_true", help="only measure the saved model on the test split")
     p.add_argument("--skip-test", action="store_true", help="do not measure the test split (intermediate stages)")
-    p.add_argument("--stages", default="shipped",
-                   help="one-epoch stages LR:HEAD_LR,... each continuing the previous one; "
-                        f"'shipped' = {SHIPPED_STAGES} (the recipe of models/sentiment-en)")
+    p.add_argument(
+        "--stages",
+        default="shipped",
+        help="one-epoch stages LR:HEAD_LR,... each continuing the previous one; "
+        f"'shipped' = {SHIPPED_STAGES} (the recipe of models/sentiment-en)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     if args.stages:
@@ -309,21 +350,26 @@ def main(argv: list[str] | None = None) -> None:
             for r, i in enumerate(b):
                 cache[i] = hidden[r, : lengths[i]].clone()
     bert.encoder.layer = full_layers
-    print(f"cached layer-{first} outputs of {len(texts)} snippets in {time.time()-t0:.0f}s", flush=True)
+    print(f"cached layer-{first} outputs of {len(texts)} snippets in {time.time() - t0:.0f}s", flush=True)
 
     for prm in model.parameters():
         prm.requires_grad = False
     top_params = [prm for layer in bert.encoder.layer[first:] for prm in layer.parameters()]
     for prm in top_params + list(model.classifier.parameters()):
         prm.requires_grad = True
-    opt = torch.optim.AdamW([
-        {"params": top_params, "lr": args.lr},
-        {"params": list(model.classifier.parameters()), "lr": args.head_lr},
-    ], weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        [
+            {"params": top_params, "lr": args.lr},
+            {"params": list(model.classifier.parameters()), "lr": args.head_lr},
+        ],
+        weight_decay=0.01,
+    )
     steps_per_epoch = math.ceil(len(tr) / args.batch)
     total = steps_per_epoch * args.epochs
     warm = max(1, int(0.1 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm)))
+    )
     loss_fn = torch.nn.CrossEntropyLoss()
     best = (-1.0, -1)
     best_state = None
@@ -342,9 +388,11 @@ def main(argv: list[str] | None = None) -> None:
             sched.step()
             run += float(loss.detach())
             if k % 50 == 0:
-                print(f"epoch {epoch} step {k}/{len(bl)} loss {run/(k+1):.4f} {time.time()-t_ep:.0f}s", flush=True)
+                print(
+                    f"epoch {epoch} step {k}/{len(bl)} loss {run / (k + 1):.4f} {time.time() - t_ep:.0f}s", flush=True
+                )
         val = accuracy(model, cache, lengths, labels, va)
-        print(f"epoch {epoch}: val acc {val:.4f} ({time.time()-t_ep:.0f}s)", flush=True)
+        print(f"epoch {epoch}: val acc {val:.4f} ({time.time() - t_ep:.0f}s)", flush=True)
         if val > best[0]:
             best = (val, epoch)
             best_state = {k: v.detach().clone() for k, v in model.trainable_state().items()}
@@ -356,13 +404,24 @@ def main(argv: list[str] | None = None) -> None:
     # Reload through the app's code path (fp16-stored top layers) and measure on the test split.
     reloaded, tok2 = english_from_files(args.out)
     test_acc = accuracy_full(reloaded, tok2, texts, labels, te)
-    print(f"best epoch {best[1]} (val {best[0]:.4f}); TEST acc (reloaded) {test_acc:.4f}; "
-          f"train {train_s:.0f}s; {path.stat().st_size/1e6:.1f} MB", flush=True)
+    print(
+        f"best epoch {best[1]} (val {best[0]:.4f}); TEST acc (reloaded) {test_acc:.4f}; "
+        f"train {train_s:.0f}s; {path.stat().st_size / 1e6:.1f} MB",
+        flush=True,
+    )
     metrics = {
-        "test_accuracy": round(test_acc, 4), "val_accuracy": round(best[0], 4), "best_epoch": best[1],
-        "n_train": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed, "n_top": args.n_top,
-        "file_mb": round(path.stat().st_size / 1e6, 1), "train_seconds_total": round(train_s),
-        "eval_seconds": round(time.time() - t_start - train_s), "threads": args.threads,
+        "test_accuracy": round(test_acc, 4),
+        "val_accuracy": round(best[0], 4),
+        "best_epoch": best[1],
+        "n_train": len(tr),
+        "n_val": len(va),
+        "n_test": len(te),
+        "seed": args.seed,
+        "n_top": args.n_top,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "train_seconds_total": round(train_s),
+        "eval_seconds": round(time.time() - t_start - train_s),
+        "threads": args.threads,
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")

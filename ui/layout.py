@@ -63,7 +63,9 @@ def footer() -> None:
     )
 
 
-def page_link_to(page: str, label: str, query_params: Mapping[str, str] | None = None, *, icon: str | None = None) -> None:
+def page_link_to(
+    page: str, label: str, query_params: Mapping[str, str] | None = None, *, icon: str | None = None
+) -> None:
     """A link to another page of the app (``page`` is a key of ``PAGE_FILES``) carrying
     ``query_params`` (prefill) and the current language."""
     params = {k: str(v) for k, v in (query_params or {}).items() if v not in (None, "")}

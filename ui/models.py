@@ -14,13 +14,16 @@ from ui.i18n import TABLE, lang, t
 
 
 def _status_label(av: Availability) -> str:
-    return {"available": "✅ " + t("picker.available"),
-            "downloadable": "⬇️ " + t("picker.downloadable"),
-            "unavailable": "⛔ " + t("picker.unavailable")}[av.status]
+    return {
+        "available": "✅ " + t("picker.available"),
+        "downloadable": "⬇️ " + t("picker.downloadable"),
+        "unavailable": "⛔ " + t("picker.unavailable"),
+    }[av.status]
 
 
-def model_picker(task: str, text_lang: str | None = None, *, key: str,
-                 languages: tuple[str, ...] | None = None) -> str | None:
+def model_picker(
+    task: str, text_lang: str | None = None, *, key: str, languages: tuple[str, ...] | None = None
+) -> str | None:
     """A select box of every registry model for ``task``; the default is the best usable one
     for ``text_lang``. Unusable models stay listed, marked with the reason. Returns the chosen
     key when it can be used, else shows why and returns ``None``."""
@@ -46,17 +49,19 @@ def model_picker(task: str, text_lang: str | None = None, *, key: str,
     # labels computed now, in this run's language (format_func may be called later)
     labels = {
         k: f"{registry.get(k).name} · {'/'.join(registry.get(k).languages).replace('*', 'multi')}"
-           f" · {_status_label(avail[k])}"
+        f" · {_status_label(avail[k])}"
         for k in keys
     }
-    choice = st.selectbox(t("picker.label"), keys, index=index, format_func=labels.__getitem__, key=key,
-                          help=t("picker.help"))
+    choice = st.selectbox(
+        t("picker.label"), keys, index=index, format_func=labels.__getitem__, key=key, help=t("picker.help")
+    )
     if choice != default or wanted:
         st.query_params[url_param] = choice  # a shared link reproduces the choice
     av = avail[choice]
     if not av.usable:
-        st.warning(t("picker.unusable", model=registry.get(choice).name, reason=reason_text(av.code, av.params)),
-                   icon="⛔")
+        st.warning(
+            t("picker.unusable", model=registry.get(choice).name, reason=reason_text(av.code, av.params)), icon="⛔"
+        )
         return None
     if av.status == "downloadable" and not ensure_model(choice):
         return None  # download shown with a progress bar; failures explained by ensure_model
@@ -74,7 +79,9 @@ def ensure_model(key: str, *, attention: bool = False) -> bool:
     try:
         if entry.source == "hub" and registry.cached_snapshot(entry) is None:
             bar = st.progress(0.0, text=t("common.downloading", model=entry.name))
-            loaders.download(entry, progress=lambda f, _msg: bar.progress(f, text=t("common.downloading", model=entry.name)))
+            loaders.download(
+                entry, progress=lambda f, _msg: bar.progress(f, text=t("common.downloading", model=entry.name))
+            )
             bar.empty()
         with st.spinner(t("common.loading", model=entry.name)):
             loaders.load(key, attention=attention)

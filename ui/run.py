@@ -55,8 +55,15 @@ def _model_of(result: Any, model: str | None) -> str:
     return "?"
 
 
-def run_once(task: Callable[..., R], /, *args: Any, slot: str | None = None, footer_model: str | None = None,
-             spinner: str | None = None, **kwargs: Any) -> R | None:
+def run_once(
+    task: Callable[..., R],
+    /,
+    *args: Any,
+    slot: str | None = None,
+    footer_model: str | None = None,
+    spinner: str | None = None,
+    **kwargs: Any,
+) -> R | None:
     """``task(*args, **kwargs)`` once per session and distinct inputs; ``None`` after an error
     (already shown on the page). Every other keyword (``model=`` included) goes to the task.
     ``footer_model`` names the model for the footer when the result does not carry it in
@@ -110,4 +117,3 @@ def last_latency_ms(task: Callable[..., Any] | None = None, *, slot: str | None 
     name = slot or (f"{task.__module__}.{task.__qualname__}" if task is not None else "")
     hit = st.session_state.get(_MEMO, {}).get(name)
     return None if hit is None else float(hit[2])
-

@@ -101,8 +101,9 @@ def ensure_converted(path: Path | None = None) -> Path:
         try:
             convert(packed, tmp)
             sizes = {f: (tmp / f).stat().st_size for f in _FILES}
-            (tmp / "manifest.json").write_text(json.dumps(
-                {"sha256": sha, "format": FORMAT, "source": str(path), "sizes": sizes}, indent=2))
+            (tmp / "manifest.json").write_text(
+                json.dumps({"sha256": sha, "format": FORMAT, "source": str(path), "sizes": sizes}, indent=2)
+            )
             if folder.exists():  # a stale or corrupt conversion
                 shutil.rmtree(folder)
             os.replace(tmp, folder)
@@ -164,8 +165,13 @@ def tokenizer() -> Any:
     return PreTrainedTokenizerFast.from_pretrained(str(ensure_converted()))
 
 
-def build_model(model_class: Any, *, weights: Path | None = None, attention: bool = False,
-                config_overrides: dict[str, Any] | None = None) -> Any:
+def build_model(
+    model_class: Any,
+    *,
+    weights: Path | None = None,
+    attention: bool = False,
+    config_overrides: dict[str, Any] | None = None,
+) -> Any:
     """A ``model_class`` (``BertModel``, ``BertForQuestionAnswering``, ...) on the e5 encoder.
 
     The base weights come from the converted folder; ``weights`` (a safetensors file of a
@@ -194,11 +200,13 @@ def build_model(model_class: Any, *, weights: Path | None = None, attention: boo
         state.update(load_file(str(weights)))
     state = {k: v.float() for k, v in state.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if "word_embeddings" not in k
-               and (weights is not None or k.startswith(prefix))]  # no weights yet: a new head
+    missing = [
+        k for k in missing if "word_embeddings" not in k and (weights is not None or k.startswith(prefix))
+    ]  # no weights yet: a new head
     if unexpected or missing:
-        raise ValueError(f"weights do not fit {model_class.__name__}: missing {missing[:4]}, "
-                         f"unexpected {unexpected[:4]}")
+        raise ValueError(
+            f"weights do not fit {model_class.__name__}: missing {missing[:4]}, unexpected {unexpected[:4]}"
+        )
     return model.eval()
 
 

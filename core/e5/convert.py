@@ -150,10 +150,12 @@ def build_tokenizer(packed: PackedE5) -> Any:
 
     vocab = [(p, float(s)) for p, s in zip(packed.pieces, packed.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=packed.unk, byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Precompiled(precompiled_charsmap(packed.norm_map)),
-        normalizers.Replace(Regex(" {2,}"), " "),
-    ])
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(precompiled_charsmap(packed.norm_map)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     bos, eos = packed.pieces[packed.bos], packed.pieces[packed.eos]
@@ -165,8 +167,13 @@ def build_tokenizer(packed: PackedE5) -> Any:
     mask = "<mask>" if "<mask>" in packed.pieces else None
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        bos_token=bos, eos_token=eos, cls_token=bos, sep_token=eos,
-        unk_token=packed.pieces[packed.unk], pad_token=packed.pieces[packed.pad], mask_token=mask,
+        bos_token=bos,
+        eos_token=eos,
+        cls_token=bos,
+        sep_token=eos,
+        unk_token=packed.pieces[packed.unk],
+        pad_token=packed.pieces[packed.pad],
+        mask_token=mask,
         model_max_length=packed.max_positions,
         model_input_names=["input_ids", "attention_mask"],
     )
@@ -194,8 +201,12 @@ def bert_config(packed: PackedE5) -> dict[str, Any]:
 
 
 _PARTS = {
-    "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-    "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense",
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
 }
 _NORMS = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
 

@@ -167,14 +167,44 @@ def read_packed(path: Path) -> PackedE5:
     if missing:
         raise PackedFileError(f"missing tensors: {', '.join(missing[:5])}")
     return PackedE5(
-        Path(path), data, hidden, layers, heads, ff, vocab_rows, max_pos, type_vocab, float(eps),
-        pieces, scores, bos, eos, pad, unk, norm_map, tensors,
+        Path(path),
+        data,
+        hidden,
+        layers,
+        heads,
+        ff,
+        vocab_rows,
+        max_pos,
+        type_vocab,
+        float(eps),
+        pieces,
+        scores,
+        bos,
+        eos,
+        pad,
+        unk,
+        norm_map,
+        tensors,
     )
 
 
 _LAYER_PARTS = (
-    "q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln.w", "aln.b",
-    "fi.w", "fi.b", "fo.w", "fo.b", "oln.w", "oln.b",
+    "q.w",
+    "q.b",
+    "k.w",
+    "k.b",
+    "v.w",
+    "v.b",
+    "ao.w",
+    "ao.b",
+    "aln.w",
+    "aln.b",
+    "fi.w",
+    "fi.b",
+    "fo.w",
+    "fo.b",
+    "oln.w",
+    "oln.b",
 )
 
 

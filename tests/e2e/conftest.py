@@ -29,16 +29,18 @@ def _browser_missing(reason: str) -> None:
 
 
 @contextlib.contextmanager
-def serve_app(log_name: str = "server.log", command: Callable[[int], list[str]] | None = None,
-              env: dict[str, str] | None = None) -> Iterator[str]:
+def serve_app(
+    log_name: str = "server.log", command: Callable[[int], list[str]] | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Start the app on a free loopback port (``streamlit run app.py``, or ``command(port)``:
     the arguments after the Python interpreter); wait until it is healthy; yield its base URL."""
     port = server.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     args = command(port) if command else server.streamlit_command(port)
     try:
-        with server.serving(args, ARTIFACTS / log_name, {"DEMO_WARMUP": "1", **(env or {})}, port=port,
-                            timeout_s=90) as (url, _proc):
+        with server.serving(
+            args, ARTIFACTS / log_name, {"DEMO_WARMUP": "1", **(env or {})}, port=port, timeout_s=90
+        ) as (url, _proc):
             yield url
     except server.ServerFailed:
         pytest.fail(f"streamlit did not become healthy (see {ARTIFACTS / log_name})")

@@ -14,8 +14,9 @@ def _visit(app_server: str, pages: list[tuple[object, dict]]) -> list:
     port = int(app_server.rsplit(":", 1)[1])
 
     async def go():
-        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                      max_size=None) as ws:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"], max_size=None
+        ) as ws:
             return [await load.request(ws, page, query, port, timeout=120) for page, query in pages]
 
     # In a thread of its own: Playwright's sync API (other e2e tests) keeps an event loop
