@@ -115,7 +115,7 @@ def test_details_and_top_k():
     at.run()
     assert len(_result(at).answers) == 1
     details = " ".join(m.value for m in at.markdown)
-    assert "Latency" in details and "Windows of 384 tokens" in details and "Device" in details
+    assert "Latency" in details and "Windows of 256 tokens" in details and "Device" in details  # qa-e5 config.json
 
 
 def test_span_model_from_the_local_cache_answers_on_the_page(monkeypatch, tmp_path):

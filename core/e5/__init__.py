@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from core.e5 import convert as convert_module
 from core.e5 import packed as e5_packed
-from core.e5.convert import WORD_Q4_FILE, convert
+from core.e5.convert import WORD_Q4_FILE
 
 FORMAT = 2  # bump when the converted folder's layout changes
 _FILES = ("config.json", "model.safetensors", WORD_Q4_FILE, "tokenizer.json", "tokenizer_config.json")
@@ -99,7 +100,7 @@ def ensure_converted(path: Path | None = None) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            convert(packed, tmp)
+            convert_module.convert(packed, tmp)
             sizes = {f: (tmp / f).stat().st_size for f in _FILES}
             (tmp / "manifest.json").write_text(
                 json.dumps({"sha256": sha, "format": FORMAT, "source": str(path), "sizes": sizes}, indent=2)
