@@ -34,9 +34,9 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest -q
 
-# The quick tier: unit and AppTest page tests, no browser.
+# The quick tier: unit and AppTest page tests, no browser, no slow checks (about 70 s here).
 test-fast: setup
-	$(BIN)/python -m pytest -q --ignore=tests/e2e
+	$(BIN)/python -m pytest -q --ignore=tests/e2e -m "not slow"
 
 # ruff (lint and format check) on everything, mypy on core.
 lint: setup

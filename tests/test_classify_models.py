@@ -56,6 +56,7 @@ def _test_split_accuracy(key: str, data: tuple[list[str], list[int]], split, see
     return sum(p.label == ("positive" if labels[i] else "negative") for p, i in zip(preds, sample)) / n
 
 
+@pytest.mark.slow
 @NEEDS_DATA
 def test_english_model_is_small_and_its_reported_accuracy_is_real():
     """The shipped file stays under 20 MB, and the accuracy in metrics.json holds on the
@@ -69,6 +70,7 @@ def test_english_model_is_small_and_its_reported_accuracy_is_real():
     assert acc > 0.75 and abs(acc - metrics["test_accuracy"]) < 0.05
 
 
+@pytest.mark.slow
 @NEEDS_DATA
 def test_chinese_model_reported_accuracy_is_real():
     from training.sentiment_zh import load_data, split

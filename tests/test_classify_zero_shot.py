@@ -83,6 +83,7 @@ def test_texts_are_queries_and_labels_passages():
     assert np.allclose([pred.scores[lb] for lb in labels], p, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_accuracy_on_the_labelled_set_is_far_above_chance():
     zh, used = _accuracy("zh")
     assert used == {"e5-small"}

@@ -17,6 +17,7 @@ def _run(code: str, **env: str) -> str:
     ).stdout.strip()
 
 
+@pytest.mark.slow
 def test_cpu_choice_sets_threads_to_physical_cores():
     out = _run(
         "import torch; from core.device import choose_device, physical_cores;"
@@ -27,6 +28,7 @@ def test_cpu_choice_sets_threads_to_physical_cores():
     assert out == "cpu float32 True True 1"
 
 
+@pytest.mark.slow
 def test_auto_choice_matches_hardware():
     import torch
 
@@ -41,6 +43,7 @@ def test_invalid_override_is_a_clear_error(monkeypatch):
         device._requested()
 
 
+@pytest.mark.slow
 def test_unavailable_cuda_override_fails_loudly():
     import torch
 
@@ -63,6 +66,7 @@ def test_describe_device_does_not_import_torch():
     assert out == "False True True"
 
 
+@pytest.mark.slow
 def test_home_imports_stay_light():
     """The landing page's imports (router, ui, registry, availability) never pull torch."""
     out = _run(
@@ -72,6 +76,7 @@ def test_home_imports_stay_light():
     assert out == "False False"
 
 
+@pytest.mark.slow
 def test_thread_override_for_shared_hosts():
     out = _run(
         "import torch; from core.device import choose_device;"

@@ -167,6 +167,7 @@ def test_classify_contract():
     not (TRAIN / "train-images-idx3-ubyte.gz").exists(),
     reason="../shared/data (the MNIST training digits) is not beside the repo",
 )
+@pytest.mark.slow
 def test_real_training_digits_through_a_simulated_canvas():
     """The 1,000 digits the training script held out for validation (never trained on),
     drawn onto 280x280 canvases and read back through canvas_to_mnist."""

@@ -376,12 +376,14 @@ def _qa_texts(per_file: int = 60) -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_token_counts_match_e5c_on_hand_made_texts(tok, e5c):
     for text in [*OFFSET_TEXTS, " ".join(ONCE_FATAL), "Ǻngström ǿ", "tone ˴ ˵ ˶ marks", "", " ", "\t\n"]:
         assert len(tok("query: " + text)["input_ids"]) == e5c.token_count(text), repr(text)
         assert len(tok("passage: " + text)["input_ids"]) == e5c.token_count(text, query=False), repr(text)
 
 
+@pytest.mark.slow
 def test_token_counts_match_e5c(tok, e5c):
     """Same number of tokens as e5.c on real English, Simplified and Traditional Chinese
     texts. Texts with characters unknown to the vocabulary are counted apart: our (HF)
@@ -448,6 +450,7 @@ EMBED_TEXTS = [
 ]
 
 
+@pytest.mark.slow
 def test_embeddings_match_e5c(tok, encoder, e5c):
     """Cosine > 0.999 with e5.c's embeddings (e5.c quantises activations to int8, so not 1)."""
     for query, prefix in [(True, "query: "), (False, "passage: ")]:
@@ -536,6 +539,7 @@ def test_corrupt_packed_file_is_refused(tmp_path, monkeypatch):
     assert not [p for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")]
 
 
+@pytest.mark.slow
 def test_corrupt_cache_folder_is_rebuilt(tmp_path, monkeypatch):
     """A cache folder whose files do not match its manifest is detected and converted again
     (once: the folder starts as a copy of the default cache's), giving the same weights."""

@@ -98,6 +98,7 @@ def test_broken_weights_become_model_load_error(monkeypatch, tmp_path):
     assert info.value.code == "load-failed" and info.value.params["error"]
 
 
+@pytest.mark.slow
 def test_importing_core_never_imports_streamlit():
     import subprocess
     import sys

@@ -90,6 +90,7 @@ def test_empty_question_is_a_prompt_without_model_call():
     assert any("Type or paste a passage" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_too_long_passage_is_cut_with_a_message():
     long = ("The sky is blue. " * 1300) + "The code is 42."
     at = _page("en", question="What is the code?", context=long)

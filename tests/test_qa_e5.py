@@ -175,6 +175,7 @@ def _run_isolated(code: str, env: dict[str, str]) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @needs_model
 @pytest.mark.parametrize("make_file, code", [(False, "e5-not-installed"), (True, "e5-corrupt")])
 def test_broken_encoder_falls_back_to_sentences(tmp_path, make_file, code):

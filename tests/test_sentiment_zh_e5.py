@@ -83,6 +83,7 @@ def test_long_text_is_truncated_with_flag():
     assert pred.truncated and pred.model == KEY
 
 
+@pytest.mark.slow
 @NEEDS_DATA
 def test_reported_accuracy_is_real():
     """The accuracy in metrics.json holds on the first 300 lines of the training script's own
