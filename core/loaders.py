@@ -19,6 +19,7 @@ an English ``reason`` for logs; pages show it as a message, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import threading
@@ -296,6 +297,8 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
         ) from exc
     seconds = time.perf_counter() - t0
     _LOAD_SECONDS[(key, attention)] = seconds
+    gc.collect()
+    gc.freeze()  # the model's millions of long-lived objects leave the collector's view: later collections stay cheap
     first = next(model.parameters(), None)
     return ModelBundle(
         key=key,
