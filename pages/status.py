@@ -44,8 +44,9 @@ def _row(s: ModelState, latencies: dict[str, float]) -> dict[str, object]:
         t("status.col.model"): s.name,
         t("status.col.key"): s.key,
         t("status.col.status"): f"{ICONS[s.status]} {t('status.' + s.status)}",
-        t("status.col.latency"): None if s.key not in latencies else round(latencies[s.key], 1),
-        t("status.col.load"): None if s.load_seconds is None else round(s.load_seconds, 2),
+        # "—": not measured / not loaded in this process yet (an empty number shows as "None")
+        t("status.col.latency"): f"{latencies[s.key]:.1f}" if s.key in latencies else "—",
+        t("status.col.load"): "—" if s.load_seconds is None else f"{s.load_seconds:.2f}",
         t("status.col.size"): round(s.size_mb),
         t("status.col.reason"): reason_text(s.code, s.params) if s.code else "",
         t("status.col.tasks"): ", ".join(s.tasks),
@@ -79,7 +80,9 @@ def main() -> None:
         hide_index=True,
         width="stretch",
         height=35 * (len(table) + 1) + 3,  # every row, no scroll
-        column_config={t("status.col.reason"): st.column_config.TextColumn(width="large")},
+        column_config={
+            t("status.col.reason"): st.column_config.TextColumn(width="large"),
+        },
     )
 
     st.markdown(f"**{t('status.defaults')}**")
