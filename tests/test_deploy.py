@@ -1,6 +1,8 @@
-"""What can be checked of the container without Docker: the Dockerfile's instructions (base
-image, non-root user, health check, port, entry point and its module, prefetch before
-offline), the build context (.dockerignore), and the prefetch command when offline.
+"""What can be checked of the container without Docker: properties the Dockerfile's
+instructions must keep (a non-root user, an entry point whose module imports, flags that are
+real Streamlit options, prefetch before offline, torch pinned like requirements.txt, COPY
+sources that exist), the build context (.dockerignore), and the prefetch command offline.
+Its plain text (base image, port) is not re-asserted here.
 
 The health endpoint and the entry point itself are exercised on a real server in
 tests/e2e/test_deploy_server.py.
@@ -75,13 +77,6 @@ def container_command() -> list[str]:
     return (exec_form(entry[-1]) if entry else []) + (exec_form(cmd[-1]) if cmd else [])
 
 
-def test_base_image_is_slim_python_311():
-    ins = dockerfile_instructions()
-    froms = [a for i, a in ins if i == "FROM"]
-    assert froms == ["python:3.11-slim"]
-    assert ins[0][0] in ("FROM", "ARG")
-
-
 def test_runs_as_a_non_root_user_created_in_the_image():
     ins = dockerfile_instructions()
     users = [a for i, a in ins if i == "USER"]
@@ -95,15 +90,7 @@ def test_runs_as_a_non_root_user_created_in_the_image():
     assert max(k for k, i in enumerate(names) if i == "USER") < names.index("ENTRYPOINT")
 
 
-def test_workdir_port_and_healthcheck():
-    ins = dockerfile_instructions()
-    assert [a for i, a in ins if i == "WORKDIR"] == ["/app"]
-    assert [a for i, a in ins if i == "EXPOSE"] == ["8501"]
-    cmd = " ".join(healthcheck_command())
-    assert "http://127.0.0.1:8501/_stcore/health" in cmd
-
-
-def test_entrypoint_is_core_serve_and_its_module_imports():
+def test_entrypoint_is_ui_serve_and_its_module_imports():
     cmd = container_command()
     assert cmd[:3] == ["python", "-m", "ui.serve"], cmd
     module = importlib.import_module(cmd[2])  # importing does not start a server
@@ -157,15 +144,6 @@ def test_copy_sources_exist():
             parts = [p for p in args.split() if not p.startswith("--")]
             for src in parts[:-1]:
                 assert (ROOT / src).exists(), f"COPY source {src} is missing"
-
-
-def test_parser_sees_what_a_broken_dockerfile_lacks():
-    # the checks above depend on this parser; make sure it reads continuations and comments
-    ins = dockerfile_instructions("FROM x\n# c\nRUN a \\\n  # inside\n  && b\nUSER app\n")
-    assert ins == [("FROM", "x"), ("RUN", "a && b"), ("USER", "app")]
-
-
-# ---------------------------------------------------------------------------- .dockerignore
 
 
 def _pattern_regex(pattern: str) -> re.Pattern:
