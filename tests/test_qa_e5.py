@@ -126,6 +126,18 @@ def test_factoid_answers_are_exact(lang, cases):
 
 
 @needs_model
+def test_definition_answer_does_not_end_with_clause_punctuation():
+    """The page's Chinese example: the definition is the answer, without the sentence's "。"."""
+    passage = (
+        "人工智能（Artificial Intelligence，简称 AI）是计算机科学的一个分支，研究如何让机器模拟、延伸和扩展人的智能。"
+        "1956 年，在美国达特茅斯学院举行的一次会议上，“人工智能”这一术语被正式提出。"
+    )
+    for best in answer("什么是人工智能？", passage, model="qa-e5", top_k=3):
+        assert best.text and best.text[-1] not in "。，、；：！？" and best.text[0] not in "。，、；：！？"
+        assert passage[best.start : best.end] == best.text
+
+
+@needs_model
 def test_cross_lingual_question_still_answers():
     best = answer("When was the Great Wall listed as a World Heritage Site?", GREATWALL, model="qa-e5")[0]
     assert "1987" in best.text

@@ -207,10 +207,16 @@ def _only_punctuation(text: str) -> bool:
     return all(unicodedata.category(ch)[0] in "PZC" for ch in text)
 
 
+# Clause punctuation an answer never starts or ends with ("计算机科学的一个分支。" -> without "。").
+# Not "." (abbreviations: "U.S.") and not quotes or brackets (they pair with one inside).
+_EDGE_PUNCT = frozenset("。，、；：！？,;:!?")
+
+
 def _trim(context: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and context[start].isspace():
+    """Drop spaces and clause punctuation at both ends of ``context[start:end]``."""
+    while start < end and (context[start].isspace() or context[start] in _EDGE_PUNCT):
         start += 1
-    while end > start and context[end - 1].isspace():
+    while end > start and (context[end - 1].isspace() or context[end - 1] in _EDGE_PUNCT):
         end -= 1
     return start, end
 
