@@ -239,13 +239,8 @@ def answer_with_bundle(
     meta = getattr(bundle, "meta", None) or {}
     max_length = int(meta.get("window_tokens", qa_span.MAX_LENGTH))  # a model may read best at its own size
     stride = int(meta.get("window_stride", qa_span.STRIDE))
-    windows = qa_span.encode_windows(
-        bundle.preprocessor,
-        question,
-        context,  # type: ignore[attr-defined]
-        max_length=max_length,
-        stride=stride,
-    )
+    tok = getattr(bundle, "preprocessor")  # noqa: B009 - any bundle-like object (training uses its own)
+    windows = qa_span.encode_windows(tok, question, context, max_length=max_length, stride=stride)
     start_logits, end_logits = qa_span.run_windows(bundle, windows)
     decoded = qa_span.decode_spans(start_logits, end_logits, windows, context, top_k=top_k, can_abstain=can_abstain)
     no_answer = can_abstain and decoded.min_null_logit > decoded.best_span_logit
