@@ -449,3 +449,17 @@ def test_decode_spans_masks_question_tokens():
         start[0, p] = end[0, p] = 5.0
         decoded = decode_spans(start, end, win, context)
         assert decoded.spans[0].start == 0 and decoded.spans[0].end == 5
+
+
+def test_span_edges_lose_clause_punctuation_and_unpaired_brackets():
+    from core.qa.span import _trim
+
+    def trimmed(text: str) -> str:
+        a, b = _trim(text, 0, len(text))
+        return text[a:b]
+
+    assert trimmed("计算机科学的一个分支。") == "计算机科学的一个分支"
+    assert trimmed("AI）") == "AI" and trimmed("（简称 AI") == "简称 AI"
+    assert trimmed("人工智能（AI）") == "人工智能（AI）"  # a pair inside stays
+    assert trimmed("“人工智能”") == "“人工智能”" and trimmed(" U.S. ") == "U.S."
+    assert trimmed("，。") == ""

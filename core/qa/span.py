@@ -212,13 +212,26 @@ def _only_punctuation(text: str) -> bool:
 _EDGE_PUNCT = frozenset("。，、；：！？,;:!?")
 
 
+_PAIRS = {"（": "）", "(": ")", "“": "”", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]"}
+_CLOSERS = {v: k for k, v in _PAIRS.items()}
+
+
 def _trim(context: str, start: int, end: int) -> tuple[int, int]:
-    """Drop spaces and clause punctuation at both ends of ``context[start:end]``."""
-    while start < end and (context[start].isspace() or context[start] in _EDGE_PUNCT):
-        start += 1
-    while end > start and (context[end - 1].isspace() or context[end - 1] in _EDGE_PUNCT):
-        end -= 1
-    return start, end
+    """Drop spaces and clause punctuation at both ends of ``context[start:end]``, and a
+    bracket or quote at an end whose partner is not inside ("AI）" -> "AI")."""
+    while True:
+        before = (start, end)
+        while start < end and (context[start].isspace() or context[start] in _EDGE_PUNCT):
+            start += 1
+        while end > start and (context[end - 1].isspace() or context[end - 1] in _EDGE_PUNCT):
+            end -= 1
+        text = context[start:end]
+        if text and text[-1] in _CLOSERS and text.count(_CLOSERS[text[-1]]) < text.count(text[-1]):
+            end -= 1
+        elif text and text[0] in _PAIRS and text.count(text[0]) > text.count(_PAIRS[text[0]]):
+            start += 1
+        if (start, end) == before:
+            return start, end
 
 
 def decode_spans(
