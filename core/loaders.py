@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from core import registry
 from core.availability import availability, hub_offline_forced
@@ -320,44 +320,30 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
 _LOAD_LOCK = threading.RLock()
 
 
-def _load_locked(key: str, attention: bool) -> ModelBundle:
-    with _LOAD_LOCK:
-        return _load_uncached(key, attention)
+class _ProcessMemo:
+    """One bundle per ``(key, attention)`` for the life of the process. A second caller
+    asking while a model loads waits on ``_LOAD_LOCK``, then finds the bundle; a failed
+    load is not remembered (the next call tries again)."""
+
+    def __init__(self) -> None:
+        self._bundles: dict[tuple[str, bool], ModelBundle] = {}
+
+    def __call__(self, key: str, attention: bool) -> ModelBundle:
+        hit = self._bundles.get((key, attention))
+        if hit is not None:
+            return hit
+        with _LOAD_LOCK:
+            hit = self._bundles.get((key, attention))
+            if hit is None:
+                hit = self._bundles[(key, attention)] = _load_uncached(key, attention)
+            return hit
+
+    def clear(self) -> None:
+        with _LOAD_LOCK:
+            self._bundles.clear()
 
 
-class Cached(Protocol):
-    """What a cache decorator returns: the wrapped loader, plus ``clear()``."""
-
-    def __call__(self, key: str, attention: bool) -> ModelBundle: ...
-
-    def clear(self) -> None: ...
-
-
-def process_cache(fn: Callable[[str, bool], ModelBundle]) -> Cached:
-    """The default cache: one bundle per ``(key, attention)`` for the life of the process.
-    A failed load is not remembered (the next call tries again)."""
-    memo: dict[tuple[str, bool], ModelBundle] = {}
-    lock = threading.RLock()  # held while loading: a second caller waits, then finds the bundle
-
-    class _Memo:
-        def __call__(self, key: str, attention: bool) -> ModelBundle:
-            hit = memo.get((key, attention))
-            if hit is not None:
-                return hit
-            with lock:
-                hit = memo.get((key, attention))
-                if hit is None:
-                    hit = memo[(key, attention)] = fn(key, attention)
-                return hit
-
-        def clear(self) -> None:
-            with lock:
-                memo.clear()
-
-    return _Memo()
-
-
-_memo: Cached = process_cache(_load_locked)  # the base layer: one load per process, always
+_memo = _ProcessMemo()  # the base layer: one load per process, always
 
 
 def load_via_memo(key: str, attention: bool) -> ModelBundle:
