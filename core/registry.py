@@ -58,6 +58,10 @@ class ModelEntry:
     def is_bundled(self) -> bool:
         return self.source == "bundled"
 
+    def reads(self, lang: str) -> bool:
+        """Was this model made for ``lang`` text (``"*"``: many languages)?"""
+        return lang in self.languages or "*" in self.languages
+
 
 TABLE_FILE = Path(__file__).with_name("registry.toml")
 
@@ -91,7 +95,7 @@ def entries(task: Task | None = None, lang: str | None = None) -> list[ModelEntr
     """Entries for a task (and language, where given), best quality first."""
     out = [m for m in MODELS if (task is None or task in m.tasks)]
     if lang is not None:
-        out = [m for m in out if lang in m.languages or "*" in m.languages]
+        out = [m for m in out if m.reads(lang)]
     return sorted(out, key=lambda m: -m.quality)
 
 

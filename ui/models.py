@@ -31,7 +31,7 @@ def model_picker(
     online = is_online()
     entries = registry.entries(task)  # type: ignore[arg-type]
     if languages:
-        entries = [e for e in entries if set(e.languages) & (set(languages) | {"*"})]
+        entries = [e for e in entries if any(e.reads(lang) for lang in languages)]
     if not entries:
         st.warning(t("picker.none"))
         return None

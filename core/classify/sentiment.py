@@ -33,8 +33,7 @@ class Prediction:
 
 def reads(key: str, lang: str) -> bool:
     """Was model ``key`` made for ``lang`` text (per the registry)?"""
-    languages = registry.get(key).languages
-    return lang in languages or "*" in languages
+    return registry.get(key).reads(lang)
 
 
 def max_length(bundle: loaders.ModelBundle) -> int:

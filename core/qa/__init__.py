@@ -118,18 +118,13 @@ def is_sentence_model(key: str) -> bool:
         return False  # unknown keys go to the loader, which says so
 
 
-def _reads(key: str, lang: str) -> bool:
-    languages = registry.get(key).languages
-    return lang in languages or "*" in languages
-
-
 def route(context: str, model: str | None = None) -> Route:
     """The model that answers for ``context``: ``model`` if given, else the default for the
     passage's language. A sentence encoder that does not read the passage's language
     (MiniLM on Chinese) gives way to lexical retrieval (``why="model-language"``)."""
     lang = passage_language(context)
     requested, why = (model, "chosen") if model else (default_model("qa", lang) or LEXICAL, "default")
-    if requested != LEXICAL and is_sentence_model(requested) and not _reads(requested, lang):
+    if requested != LEXICAL and is_sentence_model(requested) and not registry.get(requested).reads(lang):
         return Route(LEXICAL, requested, "model-language")
     return Route(requested, requested, why)
 
