@@ -5,7 +5,6 @@ the model stay the same."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,7 +13,7 @@ import streamlit as st
 from core.classify import Prediction, classify
 from ui.classify_io import MAX_ROWS, UnreadableFile, read_table, text_column
 from ui.i18n import t
-from ui.run import last_latency_ms, run_once
+from ui.run import digest, last_latency_ms, run_once
 
 SLOT = "classify-batch"  # run_once's memo slot of this tab
 _STARTED = "_cls_batch_started"  # the inputs the button was pressed for (a digest)
@@ -98,19 +97,19 @@ class _ProgressBar:
         return (str, ("progress",))
 
 
-def _start(digest: str) -> None:
+def _start(key: str) -> None:
     """The button's callback: these inputs (the ones the button was drawn for) are to be
     classified. A callback, not the button's return value: it survives a rerun of the run."""
-    st.session_state[_STARTED] = digest
+    st.session_state[_STARTED] = key
 
 
 def run_batch(batch: Batch, model: str | None) -> tuple[list[Prediction], float] | None:
     """The button, and once it was pressed for these texts and this model, their
     predictions and the seconds they took (remembered while the inputs stay)."""
-    digest = hashlib.blake2b(repr((batch.texts, model)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    key = digest((batch.texts, model))
     label = t("classify.run_batch", n=len(batch.texts))
-    st.button(label, type="primary", key="cls_run", icon="🚀", on_click=_start, args=(digest,))
-    if st.session_state.get(_STARTED) != digest:
+    st.button(label, type="primary", key="cls_run", icon="🚀", on_click=_start, args=(key,))
+    if st.session_state.get(_STARTED) != key:
         return None
     bar = _ProgressBar()
     preds = run_once(classify, batch.texts, model=model, progress=bar, slot=SLOT)

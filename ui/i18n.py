@@ -11,8 +11,6 @@ session, else the browser's language, else English.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import tomllib
 from pathlib import Path
 
@@ -25,13 +23,9 @@ LANG_NAMES = {"en": "English", "zh": "中文"}
 
 
 def _sections() -> list[tuple[str, dict[str, dict[str, str]]]]:
-    """(file name, strings) of every section: ``ui/strings/*.toml`` (and any ``*.py`` with a
-    ``STRINGS`` dict, the older form)."""
+    """(file name, strings) of every section: ``ui/strings/*.toml``."""
     folder = Path(ui.strings.__path__[0])
-    out = [(f.name, tomllib.loads(f.read_text(encoding="utf-8"))) for f in sorted(folder.glob("*.toml"))]
-    for info in sorted(pkgutil.iter_modules(ui.strings.__path__), key=lambda i: i.name):
-        out.append((f"{info.name}.py", importlib.import_module(f"ui.strings.{info.name}").STRINGS))
-    return out
+    return [(f.name, tomllib.loads(f.read_text(encoding="utf-8"))) for f in sorted(folder.glob("*.toml"))]
 
 
 def _assemble() -> dict[str, dict[str, str]]:

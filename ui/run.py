@@ -35,13 +35,18 @@ R = TypeVar("R")
 _MEMO = "_run_once"
 
 
-def _digest(value: Any) -> str:
+def digest(value: Any) -> str:
     """A stable digest of a call's inputs (numpy arrays by their bytes)."""
     try:
         blob = pickle.dumps(value, protocol=5)
     except Exception:
         blob = repr(value).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def _slot(task: Callable[..., Any] | None, slot: str | None) -> str:
+    """The memo entry of a call: ``slot``, else the task function's dotted name."""
+    return slot or (f"{task.__module__}.{task.__qualname__}" if task is not None else "")
 
 
 def _model_of(result: Any, model: str | None) -> str:
@@ -68,9 +73,9 @@ def run_once(
     (already shown on the page). Every other keyword (``model=`` included) goes to the task.
     ``footer_model`` names the model for the footer when the result does not carry it in
     ``.model``; ``spinner`` shows a message while the task runs."""
-    name = slot or f"{task.__module__}.{task.__qualname__}"
-    key = _digest((args, sorted(kwargs.items())))
-    memo: dict[str, tuple[str, Any, float, str]] = st.session_state.setdefault(_MEMO, {})
+    name = _slot(task, slot)
+    key = digest((args, sorted(kwargs.items())))
+    memo: dict[str, tuple[str, Any, float]] = st.session_state.setdefault(_MEMO, {})
     hit = memo.get(name)
     if hit is not None and hit[0] == key:
         return hit[1]
@@ -84,7 +89,7 @@ def run_once(
         if isinstance(own, (int, float)) and own > 0:
             ms = float(own)
         used = _model_of(result, footer_model)
-        memo[name] = (key, result, ms, used)
+        memo[name] = (key, result, ms)
         if used not in ("", "?"):
             record_prediction(used, ms)
     return result
@@ -105,15 +110,7 @@ def plug_streamlit_cache() -> None:
         _PLUGGED = True
 
 
-def last_result(task: Callable[..., R] | None = None, *, slot: str | None = None) -> R | None:
-    """The remembered result of ``task`` (or ``slot``) in this session, if any."""
-    name = slot or (f"{task.__module__}.{task.__qualname__}" if task is not None else "")
-    hit = st.session_state.get(_MEMO, {}).get(name)
-    return None if hit is None else hit[1]
-
-
 def last_latency_ms(task: Callable[..., Any] | None = None, *, slot: str | None = None) -> float | None:
     """The measured latency of the remembered result of ``task`` (or ``slot``) in this session."""
-    name = slot or (f"{task.__module__}.{task.__qualname__}" if task is not None else "")
-    hit = st.session_state.get(_MEMO, {}).get(name)
+    hit = st.session_state.get(_MEMO, {}).get(_slot(task, slot))
     return None if hit is None else float(hit[2])
