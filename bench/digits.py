@@ -25,11 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.digits import canvas_to_mnist, classify_digits, model_key, occlusion_saliency, recognise
 from core.loaders import load
+from harness.stats import percentile
 from ui.digits_examples import example_image
 
 
 def pct(samples: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(samples) * 1000, q))
+    """Percentile ``q`` (0-100) of ``samples`` in seconds, in milliseconds."""
+    return percentile([x * 1000 for x in samples], q)
 
 
 def timed(fn, repeats: int) -> list[float]:

@@ -74,6 +74,7 @@ def measure_latency(key: str, repeats: int = 5) -> float:
 
     import torch
 
+    from core.inference import locked
     from core.loaders import load
 
     bundle = load(key)
@@ -81,7 +82,7 @@ def measure_latency(key: str, repeats: int = 5) -> float:
         raise ValueError(f"{key} has no warm-up forward to time")
     times = []
     for _ in range(repeats):
-        with bundle.lock, torch.inference_mode():
+        with locked(bundle):
             t0 = time.perf_counter()
             bundle.warmup(bundle.model, bundle.preprocessor)
             if bundle.device.type == "cuda":
