@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+API_PORT ?= 8000
 
-.PHONY: setup run test test-fast lint format bench browser clean
+.PHONY: setup run api serve-cluster test test-fast lint format bench browser clean
 
 setup: $(STAMP)
 
@@ -22,6 +23,16 @@ $(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt
 
 run: setup
 	$(BIN)/python -m ui.serve --server.port $(PORT)
+
+# The HTTP API in one process (uvicorn, models in process), in the foreground; docs at /docs.
+api: setup
+	API_PORT=$(API_PORT) $(BIN)/python -m api --port $(API_PORT)
+
+# The same API on a local Ray Serve cluster (one deployment per model family), in the
+# foreground until Ctrl-C; `ray stop` afterwards. REPLICAS=2 for two replicas per family.
+REPLICAS ?= 1
+serve-cluster: setup
+	API_PORT=$(API_PORT) $(BIN)/python -m api.ray_serve --replicas $(REPLICAS) --port $(API_PORT); $(BIN)/ray stop --force >/dev/null 2>&1 || true
 
 # Debian's chromium (and CJK/emoji fonts for readable screenshots) for the browser tests;
 # installed only where it is missing and we are root; otherwise the tests say what is missing.

@@ -1,0 +1,28 @@
+"""``python -m api``: the single-process API on ``API_PORT`` (default 8000), models in
+this process, the default models warmed in the background at startup."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the HTTP API (uvicorn, one process).")
+    parser.add_argument("--host", default=os.environ.get("API_HOST", "0.0.0.0"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", "8000")))
+    parser.add_argument("--no-warm", action="store_true", help="load models on first use instead of at startup")
+    opts = parser.parse_args()
+
+    import uvicorn
+
+    from api.app import create_app
+
+    print(f"API on http://{opts.host}:{opts.port}  (docs: /docs)", flush=True)
+    uvicorn.run(
+        create_app(warm=not opts.no_warm), host=opts.host, port=opts.port, log_level="warning", access_log=False
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Where the API's routes send task calls.
+
+A backend runs a ``core`` task by name (:mod:`core.tasks`) and says which models it has
+loaded. :class:`InProcess` runs them in this process (on the threadpool: a forward pass
+never blocks the event loop); :class:`api.ray_serve.RayBackend` sends them to one Ray Serve
+deployment per model family. Routes only know this protocol, so the single-process API and
+the Ray Serve ingress are one set of route code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any, Protocol
+
+from starlette.concurrency import run_in_threadpool
+
+from core import tasks
+
+
+class Backend(Protocol):
+    engine: str  # "single-process" | "ray-serve"
+
+    async def run(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+
+    async def loaded(self) -> dict[str, float]: ...
+
+    async def stats(self) -> dict[str, Any]: ...
+
+
+class InProcess:
+    """Task calls answered by ``core`` in this process (models load once, on first use)."""
+
+    engine = "single-process"
+
+    def __init__(self) -> None:
+        self._calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    async def run(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        fn = tasks.function(name)
+        with self._lock:
+            self._calls[name] += 1
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def loaded(self) -> dict[str, float]:
+        from core.loaders import loaded_models
+
+        return loaded_models()
+
+    async def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {"engine": self.engine, "calls": dict(self._calls)}
