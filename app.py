@@ -6,6 +6,7 @@ not import torch or transformers: models load only when a page needs them.
 
 import streamlit as st
 
+from core import remote
 from core.warmup import start_background_warmup
 from ui.i18n import language_switch, t
 from ui.layout import footer
@@ -26,7 +27,8 @@ PAGES = [
     st.Page("pages/status.py", title=t("nav.status"), icon="🩺", url_path="status"),
 ]
 
-start_background_warmup()  # once per process: the default models load while visitors browse
+if not remote.enabled():  # with DEMO_INFERENCE_URL the API holds the models, this process none
+    start_background_warmup()  # once per process: the default models load while visitors browse
 
 pitch = is_pitch()
 page = st.navigation(PAGES, position="hidden" if pitch else "sidebar")

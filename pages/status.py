@@ -1,18 +1,20 @@
 """System check: every registry model with its availability, device, load time and a live
 latency measurement; "ready for offline" is green only when every page's default model
-works without network."""
+works without network. With inference on a remote API (``DEMO_INFERENCE_URL``) the page
+says where predictions run and measures nothing here (that would load models locally)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from core import remote
 from core.availability import is_online
 from core.device import describe_device
 from core.health import ModelState, measure_latency, model_states, offline_readiness
 from ui.errors import friendly_errors
 from ui.i18n import t
-from ui.layout import device_label, page_header
+from ui.layout import device_label, page_header, served_by
 from ui.models import reason_text
 from ui.routing import use_navigation_routing
 
@@ -71,7 +73,10 @@ def main() -> None:
     c3.metric(t("status.models"), f"{sum(s.status == 'available' for s in states)} / {len(states)}")
 
     latencies: dict[str, float] = {}
-    if st.toggle(t("status.measure"), key="measure", bind="query-params", help=t("status.measure_help")):
+    if url := remote.base_url():
+        where, device = served_by(url)
+        st.info(t("status.remote", where=where, device=device or "?"), icon="🛰️")
+    elif st.toggle(t("status.measure"), key="measure", bind="query-params", help=t("status.measure_help")):
         latencies = _measure(states)
         states = model_states()  # load times are known now
     table = pd.DataFrame([_row(s, latencies) for s in states])

@@ -52,8 +52,12 @@ def friendly_errors() -> Iterator[None]:
     - When the model is busy with other visitors, the page says the request is queued and
       its position, instead of looking frozen.
     - Each block counts as one prediction against the per-session limit
-      (``DEMO_RATE_LIMIT`` per minute, default 60); beyond it, a friendly message.
+      (``DEMO_RATE_LIMIT`` per minute, default 60); beyond it, a friendly message. With
+      inference on a remote API (no model lock here) the block counts when it starts.
+    - An inference API that cannot be reached or answers an error (:mod:`core.remote`)
+      is a :class:`~core.loaders.ModelLoadError` too: a friendly message naming the API.
     """
+    from core import remote
     from core.loaders import ModelLoadError, forward_hooks
 
     notice = st.empty()
@@ -72,6 +76,8 @@ def friendly_errors() -> Iterator[None]:
             notice.empty()
 
     try:
+        if remote.enabled():
+            before()
         with forward_hooks(before=before, on_wait=on_wait):
             yield
     except RateLimited as exc:

@@ -1,5 +1,6 @@
 """What frames every page: the title, links between pages (carrying inputs and the
-language), and the sidebar footer (model, device and latency of the last prediction).
+language), and the sidebar footer (model, where it ran and latency of the last prediction:
+this process's device, or the inference API, e.g. "Ray Serve · http://host:8000").
 
 Nothing here imports torch: the home page stays light."""
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from core import registry
+from core import registry, remote
 from core.device import describe_device
 from ui.i18n import TABLE, lang, t
 
@@ -30,9 +31,18 @@ def page_header(title: str, subtitle: str = "") -> None:
         st.caption(subtitle)
 
 
-def record_prediction(model_key: str, latency_ms: float) -> None:
-    """Remember the last prediction of this session for the sidebar footer."""
-    st.session_state["_last_prediction"] = {"model": model_key, "latency_ms": float(latency_ms), "at": time.time()}
+ENGINES = {"ray-serve": "Ray Serve", "single-process": "API"}  # /healthz "engine" -> what the footer says
+
+
+def record_prediction(model_key: str, latency_ms: float, *, remote: str | None = None) -> None:
+    """Remember the last prediction of this session for the sidebar footer; ``remote``: the
+    inference API's address when it ran there."""
+    st.session_state["_last_prediction"] = {
+        "model": model_key,
+        "latency_ms": float(latency_ms),
+        "at": time.time(),
+        "remote": remote,
+    }
 
 
 def device_label(dev=None) -> str:
@@ -44,21 +54,43 @@ def device_label(dev=None) -> str:
     return t("device.gpu", kind=dev.kind.upper(), name=dev.name, mem=mem).rstrip(" ·")
 
 
+def served_by(url: str) -> tuple[str, str | None]:
+    """Where a prediction runs on the inference API at ``url``: ("Ray Serve · url" or
+    "API · url", the API's device in words or ``None`` when it does not answer)."""
+    if url != remote.base_url():  # DEMO_INFERENCE_URL changed since: nothing to ask
+        return f"API · {url}", None
+    info = remote.server_info()
+    engine = ENGINES.get(str(info.get("engine", "")), "API")
+    if not info:
+        return f"{engine} · {url} ({t('footer.unreachable')})", None
+    device = info.get("device")
+    return f"{engine} · {url}", str(device) if device else None
+
+
+def _where(url: str | None) -> str:
+    """The footer's lines saying where predictions run: this process's device, or the API."""
+    if not url:
+        return f"{t('footer.device')}: {device_label()}"
+    where, device = served_by(url)
+    return f"{t('footer.ran_on')}: {where}" + (f"  \n{t('footer.device')}: {device}" if device else "")
+
+
 def footer() -> None:
-    """Sidebar block on every page: model used, device, latency of the last prediction."""
+    """Sidebar block on every page: model used, where it ran (device or inference API),
+    latency of the last prediction."""
     box = st.sidebar.container(border=True)
     box.markdown(f"**{t('footer.title')}**")
     last = st.session_state.get("_last_prediction")
     if not last:
         box.caption(t("footer.none"))
-        box.caption(f"{t('footer.device')}: {device_label()}")
+        box.caption(_where(remote.base_url()))
         return
     try:
         name = registry.get(last["model"]).name
     except KeyError:  # not a registry model (e.g. "lexical" retrieval): its translated name
         name = t(f"model.{last['model']}") if f"model.{last['model']}" in TABLE else last["model"]
     box.caption(
-        f"{t('footer.model')}: {name}  \n{t('footer.device')}: {device_label()}  \n"
+        f"{t('footer.model')}: {name}  \n{_where(last.get('remote'))}  \n"
         f"{t('footer.latency')}: {last['latency_ms']:.0f} ms"
     )
 

@@ -1,6 +1,10 @@
 """Choosing and loading models on a page: the model picker (every registry model for a
 task, the best usable one preselected, the rest marked with why they cannot run), loading
-with visible progress, and a load failure explained in the interface language."""
+with visible progress, and a load failure explained in the interface language.
+
+With inference on a remote API (``DEMO_INFERENCE_URL``, :mod:`core.remote`) nothing is
+downloaded or loaded here: the API loads the model on the first call, and a model it
+cannot load comes back as the same friendly message."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from core import registry
+from core import registry, remote
 from core.availability import Availability, availability, default_model, is_online
 from ui.i18n import TABLE, lang, t
 
@@ -71,8 +75,11 @@ def model_picker(
 def ensure_model(key: str, *, attention: bool = False) -> bool:
     """Load ``key`` now with visible progress (download bar for Hub models, spinner otherwise).
 
-    Returns False after showing a friendly message when it cannot be loaded.
+    Returns False after showing a friendly message when it cannot be loaded. With a remote
+    inference API, True without loading anything: the API loads it.
     """
+    if remote.enabled():
+        return True
     from core import loaders
 
     entry = registry.get(key)
@@ -95,6 +102,9 @@ def reason_text(code: str, params: Mapping[str, object] | None = None, fallback:
     """Why a model cannot be used or loaded, in the interface language: the translation of
     a core code (``core.availability`` / ``ModelLoadError``), else ``fallback``."""
     params = dict(params or {})
+    if code.startswith("remote-"):  # core.remote's codes: where the API is and what it said
+        params.setdefault("url", remote.base_url() or "?")
+        params.setdefault("status", "?")
     if "lang" in params:
         params.setdefault("lang_name", t(f"lang.{params['lang']}"))
     params.setdefault("error", "?")
@@ -102,8 +112,16 @@ def reason_text(code: str, params: Mapping[str, object] | None = None, fallback:
     return t(key, **params) if key in TABLE else (fallback or t("reason.load-failed", **params))
 
 
+REMOTE_CODES = ("remote-unreachable", "remote-error")
+
+
 def show_load_error(err: Exception) -> None:
-    """A model load failure as a clear message: which model, and why / what to do (translated)."""
+    """A model load failure as a clear message: which model, and why / what to do (translated);
+    an inference API that is down or failing says so, without naming a model."""
+    code = getattr(err, "code", "")
+    if code in REMOTE_CODES:
+        st.error(t("common.remote_error", reason=reason_text(code, getattr(err, "params", None))), icon="🔌")
+        return
     key = getattr(err, "key", "?")
     try:
         name = registry.get(key).name

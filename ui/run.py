@@ -12,6 +12,9 @@ and draws ``result`` with pure view functions. ``run_once``
   stays bounded;
 - measures the latency of the call once and records it, with the model that answered,
   for the sidebar footer;
+- calls the task in this process, or, when ``DEMO_INFERENCE_URL`` names an inference API
+  (:mod:`core.remote`: the single-process API or Ray Serve), sends it there and gets the
+  same result dataclass back (the page does not change);
 - runs inside :func:`ui.errors.friendly_errors`: a model that cannot load, a rate limit or
   any unexpected error becomes a message on the page (logged with its traceback on the
   server) and ``run_once`` returns ``None``.
@@ -28,6 +31,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from core import remote
 from ui.errors import friendly_errors
 from ui.layout import record_prediction
 
@@ -69,7 +73,8 @@ def run_once(
     spinner: str | None = None,
     **kwargs: Any,
 ) -> R | None:
-    """``task(*args, **kwargs)`` once per session and distinct inputs; ``None`` after an error
+    """``task(*args, **kwargs)`` once per session and distinct inputs (on the inference API
+    when one is configured, see :mod:`core.remote`); ``None`` after an error
     (already shown on the page). Every other keyword (``model=`` included) goes to the task.
     ``footer_model`` names the model for the footer when the result does not carry it in
     ``.model``; ``spinner`` shows a message while the task runs."""
@@ -83,7 +88,7 @@ def run_once(
     with friendly_errors():
         with st.spinner(spinner) if spinner else contextlib.nullcontext():
             t0 = time.perf_counter()
-            result = task(*args, **kwargs)
+            result = remote.call(task, *args, **kwargs) if remote.enabled() else task(*args, **kwargs)
             ms = (time.perf_counter() - t0) * 1000
         own = getattr(result, "latency_ms", None)  # the task's own figure leaves out a first model load
         if isinstance(own, (int, float)) and own > 0:
@@ -91,7 +96,7 @@ def run_once(
         used = _model_of(result, footer_model)
         memo[name] = (key, result, ms)
         if used not in ("", "?"):
-            record_prediction(used, ms)
+            record_prediction(used, ms, remote=remote.base_url())
     return result
 
 

@@ -1,5 +1,6 @@
 """Serve the app in production: warm the default models in the background, then start the
-Streamlit server in this same process (so the warmed models are in its cache).
+Streamlit server in this same process (so the warmed models are in its cache). With
+``DEMO_INFERENCE_URL`` set, the inference API holds the models and nothing is warmed here.
 
     python -m ui.serve [--server.port 8501] [other streamlit flags]
 
@@ -18,11 +19,13 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 def main(argv: list[str] | None = None) -> None:
     from streamlit.web import cli
 
+    from core import remote
     from core.warmup import start_background_warmup
     from ui.routing import use_navigation_routing
 
     use_navigation_routing()
-    start_background_warmup()
+    if not remote.enabled():  # with DEMO_INFERENCE_URL the inference API loads the models
+        start_background_warmup()
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     cli.main()  # parses flags and config like `streamlit run`, then serves until stopped
 
