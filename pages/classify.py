@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.classify import parse_labels, sentiment_details, zero_shot_details
 from core.text import detect_language
+from ui.api_view import body, show_api
 from ui.classify_batch import batch_input, run_batch
 from ui.classify_examples import EXAMPLES, first_example, zero_shot_example
 from ui.classify_view import lang_name, show_batch, show_sentiment, show_zero_shot, show_zero_shot_missing
@@ -71,6 +72,7 @@ def _one_text() -> None:
     result = run_once(sentiment_details, text, model=model, spinner=t("classify.working")) if ok else None
     if result is not None:
         show_sentiment(text, result)
+        show_api("/api/classify", body(text=text, model=model))
 
 
 def _many_texts() -> None:
@@ -98,6 +100,7 @@ def _own_labels() -> None:
             st.button(t("classify.zs_try_en"), key="cls_zs_try_en", on_click=_zero_shot_in_english, icon="🇬🇧")
         else:
             show_zero_shot(result)
+            show_api("/api/zero-shot", body(text=text.strip()[:MAX_CHARS], labels=labels))
 
 
 page_header(t("classify.title"), t("classify.subtitle"))

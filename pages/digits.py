@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.digits import model_facts, model_key, recognise
+from ui.api_view import body, pixels, show_api
 from ui.digits_canvas import drawing_canvas
 from ui.digits_view import show_about, show_prediction
 from ui.i18n import t
@@ -52,5 +53,6 @@ with right:
         st.info(t("digits.empty"))
     elif result is not None:
         show_prediction(result, compare=compare, ms=last_latency_ms(recognise))
+        show_api("/api/digits", body(pixels=pixels(result.image)))
 
 show_about(model_facts())

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.qa import answer_details
 from core.text import detect_language
+from ui.api_view import body, show_api
 from ui.i18n import lang, t
 from ui.layout import page_header
 from ui.models import model_picker
@@ -73,3 +74,4 @@ elif chosen is not None:  # None: the picker said why the chosen model cannot ru
     result = run_once(answer_details, question, context, model=chosen, top_k=top_k, spinner=t("qa.working"))
     if result is not None:
         show_answer(question, context, result)
+        show_api("/api/qa", body(question=question, context=context, model=chosen, top_k=top_k))

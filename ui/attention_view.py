@@ -2,8 +2,9 @@
 
 :func:`show_attention` draws one result: its notes, the view picker (one head, all heads,
 head average, rollout, head summary) with the layer and head, one chart or table, its CSV
-and a line of figures. It is a fragment: changing the view, layer or head reruns only it
-(the model is never called here; the page computed ``res`` once). The view, layer and
+and a line of figures, then the "Use via API" expander for what is shown. It is a fragment:
+changing the view, layer or head reruns only it (the model is never called here; the page
+computed ``res`` once), the API call included. The view, layer and
 head are bound to the URL (``?view=``, ``?layer=``, ``?head=``).
 """
 
@@ -20,6 +21,7 @@ import streamlit as st
 from core import registry
 from core.attention import MAX_TOKENS, AttentionResult
 from core.attention.views import View, apply_view, apply_view_vector, head_average, head_stats, make_view, rollout
+from ui.api_view import attention_body, show_api
 from ui.attention_figures import grid_figure, heatmap_figure, rollout_figure, thumb_size
 from ui.i18n import t
 
@@ -276,3 +278,6 @@ def show_attention(res: AttentionResult, *, hide: bool, merge: bool) -> None:
                 ms=res.seconds * 1000,
             )
         )
+    show_api(
+        "/api/attention", attention_body(res.text, res.text_pair, res.model, layer, head if mode == "head" else None)
+    )
