@@ -21,6 +21,7 @@ default 2 MB); ``DEMO_API_KEY`` requires ``X-API-Key`` (or ``Authorization: Bear
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
@@ -39,6 +40,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from api import schemas as s
 from api.backend import Backend, InProcess
@@ -69,9 +71,17 @@ class Unavailable(Exception):
     """The serving side cannot answer right now (a replica died, overload): 503, retry."""
 
 
+class ErrorJSON(JSONResponse):
+    """An error's JSON: text echoed from the request (a model key, a field name) may hold a
+    lone surrogate, which UTF-8 cannot carry; it is replaced instead of failing with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    return ErrorJSON({"error": body}, status_code=status, headers=headers)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -110,8 +120,12 @@ class RateLimiter:
             return 0.0
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised by the guard's ``receive`` past the cap; an ``HTTPException`` so that FastAPI's
+    body parsing re-raises it instead of turning it into a 400."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "the request body is too large")
 
 
 class Guard:
@@ -142,11 +156,11 @@ class Guard:
         public = path in PUBLIC_PATHS
         if self.key and not public:
             given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if given != self.key:
+            if not hmac.compare_digest(given.encode("latin-1"), self.key.encode("utf-8")):
                 await self._reply(send, _error(401, "unauthorized", "a valid X-API-Key header is needed"))
                 return
         if self.limiter is not None and not public:
-            client = headers.get("x-api-key") or (scope.get("client") or ("?",))[0]
+            client = (scope.get("client") or ("?",))[0]  # not a header: a client could pick a new one per request
             wait = self.limiter.wait_s(str(client))
             if wait > 0:
                 await self._reply(
@@ -203,6 +217,20 @@ def check_text(value: str, field: str) -> str:
     if value and controls / len(value) > 0.05:
         raise ApiError(422, "binary-text", f"{field} looks like binary data, not text")
     return value
+
+
+def _check_strings(value: Any) -> None:
+    """:func:`check_text` on every string inside decoded task arguments (lists of texts,
+    labels and keyword names included)."""
+    if isinstance(value, str):
+        check_text(value, "text")
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_strings(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_strings(k)
+            _check_strings(v)
 
 
 def _blank(value: str, field: str) -> None:
@@ -302,7 +330,11 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
 
     def get_backend() -> Backend:
         if "b" not in state:
-            b = backend() if callable(backend) and not hasattr(backend, "run") else backend
+            b = (
+                backend()
+                if isinstance(backend, type) or (callable(backend) and not hasattr(backend, "run"))
+                else backend
+            )
             state["b"] = b if b is not None else InProcess()  # type: ignore[assignment]
         return state["b"]
 
@@ -350,6 +382,13 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
         return _error(413, "too-large", "the request body is too large")
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not parse the body
+            return _error(400, "invalid-json", "the body is not valid JSON (UTF-8)")
+        code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http-error")
+        return _error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}) or None)
 
     @app.exception_handler(ModelLoadError)
     async def _model_error(_: Request, exc: ModelLoadError) -> JSONResponse:
@@ -427,7 +466,7 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
         openapi_extra={
             "requestBody": {
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/DigitsRequest"}},
+                    "application/json": {"schema": s.DigitsRequest.model_json_schema()},
                     "multipart/form-data": {
                         "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
                     },
@@ -530,9 +569,7 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
             raise ApiError(404, "unknown-task", f"no task {name!r}; tasks: {', '.join(tasks.NAMES)}")
         args = wire.decode(call.args)
         kwargs = wire.decode({"__dict__": call.kwargs})
-        for value in [*args, *kwargs.values()]:
-            if isinstance(value, str):
-                check_text(value, "text")
+        _check_strings([args, kwargs])
         result = await run(name, *args, **kwargs)
         return {"result": wire.encode(result), "engine": get_backend().engine}
 

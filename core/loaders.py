@@ -59,6 +59,10 @@ class ModelLoadError(RuntimeError):
         self.code = code or "load-failed"
         self.params: Mapping[str, Any] = dict(params or {})
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (a Ray Serve replica raises it to the API's process)."""
+        return (type(self), (self.key, self.reason, self.hint, self.code, dict(self.params)))
+
 
 _HOOKS = threading.local()
 

@@ -35,14 +35,14 @@ def streamlit_command(port: int, entry: str = "streamlit") -> list[str]:
     return ["-m", "ui.serve", *flags] if entry == "serve" else ["-m", "streamlit", "run", "app.py", *flags]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 120.0) -> None:
-    """Poll ``url + /_stcore/health`` until it says ok; :class:`ServerFailed` if the process
-    exits or ``timeout_s`` passes."""
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 120.0, path: str = "/_stcore/health") -> None:
+    """Poll ``url + path`` until it answers 200 (Streamlit's health: says ok);
+    :class:`ServerFailed` if the process exits or ``timeout_s`` passes."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
+            with urllib.request.urlopen(url + path, timeout=2) as r:
+                if r.status == 200 and (path != "/_stcore/health" or r.read().strip() == b"ok"):
                     return
         except OSError:
             pass
@@ -82,14 +82,16 @@ def serving(
     env: dict[str, str] | None = None,
     port: int | None = None,
     timeout_s: float = 120.0,
+    health_path: str = "/_stcore/health",
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Run a server (default ``streamlit run app.py`` on a free port) until the block ends;
-    yields ``(base_url, process)``."""
+    yields ``(base_url, process)``. ``health_path``: what answers 200 once it serves
+    (``/readyz`` for the API)."""
     port = port or free_port()
     proc = start(args or streamlit_command(port), log_path, env)
     url = f"http://{HOST}:{port}"
     try:
-        wait_healthy(url, proc, timeout_s)
+        wait_healthy(url, proc, timeout_s, health_path)
         yield url, proc
     finally:
         stop(proc)
