@@ -80,15 +80,20 @@ def post(path: str, payload: Any, *, timeout: float = TIMEOUT_S, url: str | None
     req = urllib.request.Request(base + path, data=data, headers=_headers(), method="POST")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read())
+            raw = resp.read()
+            try:
+                return resp.status, json.loads(raw)
+            except ValueError:  # not JSON: not the API (another server on that port)
+                return resp.status, raw
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
 
 
 def _call_once(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    payload = {"args": wire.encode(list(args)), "kwargs": {k: wire.encode(v) for k, v in kwargs.items()}}
     try:
-        status, body = post(f"/api/tasks/{name}", {"args": wire.encode(list(args)), "kwargs": wire.encode(kwargs)})
-    except OSError as exc:
+        status, body = post(f"/api/tasks/{name}", payload)
+    except (OSError, ValueError) as exc:  # ValueError: a URL urllib cannot use ("host:8000" without http://)
         raise ModelLoadError(
             name,
             f"the inference API at {base_url()} cannot be reached ({exc})",
@@ -96,9 +101,14 @@ def _call_once(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             code="remote-unreachable",
             params={"url": base_url() or ""},
         ) from None
-    if status != 200:
+    if status != 200 or not isinstance(body, dict) or "result" not in body:
         raise _error(status, body if isinstance(body, bytes) else json.dumps(body).encode(), name)
-    return wire.decode(body["result"])
+    try:
+        return wire.decode(body["result"])
+    except wire.WireError as exc:
+        raise ModelLoadError(
+            name, f"the inference API answered what this client cannot read ({exc})", code="remote-error"
+        ) from None
 
 
 def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

@@ -36,7 +36,7 @@ def family(name: str) -> str:
 def function(name: str) -> Callable[..., Any]:
     """The ``core`` function of task ``name`` (imported on first use; ``KeyError`` if unknown)."""
     module, attr, _ = _TABLE[name]
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 def name_of(fn: Callable[..., Any]) -> str | None:

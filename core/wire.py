@@ -48,6 +48,8 @@ def encode(value: Any) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
+        if arr.dtype.hasobject:  # its bytes would be pointers
+            raise WireError("cannot encode an array of Python objects")
         return {"__nd__": arr.dtype.str, "shape": list(arr.shape), "b64": base64.b64encode(arr.tobytes()).decode()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         name = _name(type(value))
@@ -74,41 +76,58 @@ def _array(obj: dict[str, Any]) -> np.ndarray:
         raise WireError(f"bad array: {exc}") from None
     if (
         dtype.hasobject
+        or any(n < 0 for n in shape)
         or len(raw) > MAX_ARRAY_BYTES
         or len(raw) != dtype.itemsize * int(np.prod(shape, dtype=np.int64))
     ):
         raise WireError("bad array: size, dtype or shape")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    try:
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    except ValueError as exc:
+        raise WireError(f"bad array: {exc}") from None
 
 
 def _dataclass(obj: dict[str, Any]) -> Any:
     name = obj["__dc__"]
-    if name not in ALLOWED:
-        raise WireError(f"not a wire type: {name}")
+    if not isinstance(name, str) or name not in ALLOWED:
+        raise WireError(f"not a wire type: {name!r}")
     module, qualname = name.split(":")
     cls = getattr(importlib.import_module(module), qualname)
     fields = obj.get("fields")
     if not isinstance(fields, dict):
         raise WireError(f"bad fields for {name}")
     known = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: decode(v) for k, v in fields.items() if k in known})
+    try:
+        return cls(**{k: _decode(v) for k, v in fields.items() if k in known})
+    except TypeError as exc:
+        raise WireError(f"bad fields for {name}: {exc}") from None
 
 
 def decode(value: Any) -> Any:
-    """The inverse of :func:`encode`; raises :class:`WireError` on anything else."""
+    """The inverse of :func:`encode`; raises :class:`WireError` on anything else (a
+    malformed payload never escapes as another exception)."""
+    try:
+        return _decode(value)
+    except WireError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        raise WireError(f"bad payload: {type(exc).__name__}: {exc}") from None
+
+
+def _decode(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [_decode(v) for v in value]
     if isinstance(value, dict):
         if "__nd__" in value:
             return _array(value)
         if "__dc__" in value:
             return _dataclass(value)
-        if "__tuple__" in value:
-            return tuple(decode(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {str(k): decode(v) for k, v in value["__dict__"].items()}
-        if "__items__" in value:
-            return {decode(k): decode(v) for k, v in value["__items__"]}
+        if "__tuple__" in value and isinstance(value["__tuple__"], list):
+            return tuple(_decode(v) for v in value["__tuple__"])
+        if "__dict__" in value and isinstance(value["__dict__"], dict):
+            return {str(k): _decode(v) for k, v in value["__dict__"].items()}
+        if "__items__" in value and isinstance(value["__items__"], list):
+            return {_decode(k): _decode(v) for k, v in value["__items__"]}
     raise WireError(f"cannot decode {type(value).__name__}")

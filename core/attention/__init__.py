@@ -256,6 +256,14 @@ def attention_maps(
                 params={"lang": lang},
             )
     elif not can_show(model):
+        from core import registry
+
+        try:
+            registry.get(model)
+        except KeyError:
+            raise loaders.ModelLoadError(
+                model, "unknown model", "Pick a model from the list.", "unknown-model"
+            ) from None
         raise loaders.ModelLoadError(
             model,
             "this model has no attention maps to show (not a text transformer)",
