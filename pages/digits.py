@@ -53,6 +53,8 @@ with right:
         st.info(t("digits.empty"))
     elif result is not None:
         show_prediction(result, compare=compare, ms=last_latency_ms(recognise))
-        show_api("/api/digits", body(pixels=pixels(result.image)))
+
+if result is not None and not result.blank:  # full width: 28 rows of pixels
+    show_api("/api/digits", body(pixels=pixels(result.image)))
 
 show_about(model_facts())

@@ -31,6 +31,7 @@ NASTY = [
     "埃菲尔铁塔是谁设计的？「引号」",
     "<script>alert('x')</script><b>bold</b> &amp;",
     "$(rm -rf /) `id` $HOME ${PATH} \\ back\\slash \\n not a newline",
+    "a backslash before a quote \\' and \\\\' and \\u0027 typed out",
     "emoji 🙂 and a bell \x07 and a NUL-free control \x1b[0m",
     "!event !! history ; | & > < * ? [a] ~ #",
     "",
@@ -86,6 +87,12 @@ def test_python_snippet_posts_the_exact_body(text):
     assert ast.literal_eval(_keyword(call, "timeout")) == 60
 
 
+def test_an_apostrophe_needs_no_shell_quote_dance():
+    cmd = curl_command(URL, "/api/attention", body(text="The animal didn't cross"))
+    assert "didn\\u0027t" in cmd and cmd.count("'") == 4  # '-H' value and the -d body only
+    assert json.loads(_data(_curl_args(cmd))) == {"text": "The animal didn't cross"}
+
+
 def test_chinese_stays_readable():
     payload = body(text="这家餐厅的菜很好吃")
     assert "这家餐厅的菜很好吃" in curl_command(URL, "/api/classify", payload)
@@ -98,6 +105,13 @@ def test_a_lone_surrogate_is_escaped_not_printed():
     cmd.encode("utf-8"), snippet.encode("utf-8")  # printable: no lone surrogate left in the text
     assert json.loads(_data(_curl_args(cmd))) == payload
     assert ast.literal_eval(_keyword(_post_call(snippet), "json")) == payload
+
+
+def test_a_matrix_of_mixed_numbers_stays_valid():
+    rows = [[1.5, 2, -3], [0, 10, 0.25]]
+    assert json.loads(literal({"m": rows})) == {"m": rows}
+    assert ast.literal_eval(literal({"m": rows}, python=True)) == {"m": rows}
+    assert literal([[True, 1]]) == "[\n  [true, 1]\n]"  # booleans are not numbers: no alignment
 
 
 def test_python_literals_and_json_literals_differ_where_they_must():
@@ -123,6 +137,9 @@ def test_pixels_are_28_rows_of_integers_one_row_per_line():
     text = literal(body(pixels=rows))
     assert json.loads(text) == {"pixels": rows}
     assert text.count("\n") == 28 + 3  # "{", "pixels": [, 28 rows, "]", "}"
+    lines = text.splitlines()[2:-2]
+    assert len({len(line.rstrip(",")) for line in lines}) == 1  # right-aligned: the picture lines up
+    assert ast.literal_eval(literal(body(pixels=rows), python=True)) == {"pixels": rows}
     cmd = curl_command(URL, "/api/digits", body(pixels=rows))
     assert json.loads(_data(_curl_args(cmd))) == {"pixels": rows}
 

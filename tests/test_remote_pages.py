@@ -82,7 +82,7 @@ def test_qa_page_asks_the_api(remote):
     result = _remembered(at, "core.qa.answer_details")
     assert result is not None and result.answers[0].text == "Gustave Eiffel"
     _went_remote(remote, "qa", before, models)
-    assert f"Ran on: API · {remote}" in _footer(at) and "Device:" in _footer(at)
+    assert f"Ran on: API · [{remote}]({remote})" in _footer(at) and "Device:" in _footer(at)
     curl, python = _api_snippets(at)
     assert f"{remote}/api/qa" in curl and '"question": "Who designed the tower?"' in curl
     assert f'"model": "{result.model}"' in curl and '"top_k": 3' in curl
@@ -118,7 +118,7 @@ def test_digits_page_asks_the_api_and_the_snippet_sends_what_the_model_saw(remot
     result = _remembered(at, "core.digits.inference.recognise")
     assert result is not None and result.digit == 3
     _went_remote(remote, "digits", before, models)
-    assert f"Ran on: API · {remote}" in _footer(at)
+    assert f"Ran on: API · [{remote}]({remote})" in _footer(at)
     curl, _ = _api_snippets(at)
     body = json.loads(curl[curl.index("-d '") + 4 : curl.rindex("'")])
     assert np.array(body["pixels"]).shape == (28, 28)
@@ -149,7 +149,7 @@ def test_attention_page_asks_the_api_and_the_snippet_names_the_shown_head(remote
 @pytest.mark.slow  # a subprocess: the API
 def test_status_page_says_where_predictions_run_and_measures_nothing(remote):
     at = open_page("pages/status.py", "zh", timeout=60)
-    assert any("推理 API" in i.value and remote in i.value for i in at.info)
+    assert any("推理服务器" in i.value and remote in i.value for i in at.info)
     assert not [tg for tg in at.toggle if tg.key == "measure"]
 
 

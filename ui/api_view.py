@@ -2,8 +2,8 @@
 the HTTP API (:mod:`api.app`, ``make api``), what the visitor just did on a page.
 
 The snippet builders are pure functions returning strings: the request body is written
-as JSON for the shell (inside single quotes, so any text, quotes, newlines, Chinese or
-``<script>`` included, reaches curl unchanged) and as a Python literal for ``requests``.
+as JSON for the shell (inside single quotes, apostrophes as ``\u0027``, so any text,
+quotes, newlines, Chinese or ``<script>`` included, reaches curl unchanged) and as a Python literal for ``requests``.
 :func:`show_api` is the one render helper a page calls after drawing its result.
 
 The address shown is ``DEMO_PUBLIC_API_URL`` (what visitors can reach), else
@@ -100,6 +100,19 @@ def _is_scalar(value: Any) -> bool:
     return not isinstance(value, (dict, list, tuple))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _matrix(rows: list[Any] | tuple[Any, ...], python: bool, pad: str, inner: str) -> str:
+    """Rows of numbers, one per line, each number right-aligned in one width: a picture's
+    pixels line up, so the digit can be seen in the text."""
+    cells = [[_scalar(v, python) for v in row] for row in rows]
+    width = max((len(c) for row in cells for c in row), default=0)
+    lines = [inner + "[" + ",".join(c.rjust(width) for c in row) + "]" for row in cells]
+    return "[\n" + ",\n".join(lines) + f"\n{pad}]"
+
+
 def literal(value: Any, *, python: bool = False, depth: int = 0) -> str:
     """``value`` as JSON (or a Python literal) laid out for reading: one key per line, a
     list of plain values (a pixel row, labels) on one line, a list of lists one per line;
@@ -115,8 +128,10 @@ def literal(value: Any, *, python: bool = False, depth: int = 0) -> str:
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(value, (list, tuple)):
         if all(_is_scalar(v) for v in value):
-            numbers = all(isinstance(v, (int, float, np.integer, np.floating)) for v in value)
+            numbers = all(_is_number(v) for v in value)
             return "[" + ("," if numbers and value else ", ").join(_scalar(v, python) for v in value) + "]"
+        if all(isinstance(v, (list, tuple)) and v and all(_is_number(x) for x in v) for v in value):
+            return _matrix(value, python, pad, inner)
         rows = [f"{inner}{literal(v, python=python, depth=depth + 1)}" for v in value]
         return "[\n" + ",\n".join(rows) + f"\n{pad}]"
     return _scalar(value, python)
@@ -126,11 +141,14 @@ def literal(value: Any, *, python: bool = False, depth: int = 0) -> str:
 
 
 def curl_command(url: str, route: str, payload: Mapping[str, Any], *, key_env: str | None = None) -> str:
-    """A POSIX shell command (bash, zsh) posting ``payload`` as JSON to ``url + route``."""
+    """A POSIX shell command (bash, zsh) posting ``payload`` as JSON to ``url + route``. The
+    JSON goes in single quotes; an apostrophe in the text is written ``\\u0027`` (the same
+    character to JSON), so the shell string needs no ``'"'"'`` dance."""
     parts = [f"curl -s -X POST {shlex.quote(url + route)}", "-H 'Content-Type: application/json'"]
     if key_env:
         parts.append(f'-H "X-API-Key: ${key_env}"')
-    parts.append(f"-d {shlex.quote(literal(payload))}")
+    data = literal(payload).replace("'", "\\u0027")  # a ' is only ever inside a JSON string
+    parts.append(f"-d {shlex.quote(data)}")
     return " \\\n  ".join(parts)
 
 

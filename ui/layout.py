@@ -55,24 +55,28 @@ def device_label(dev=None) -> str:
 
 
 def served_by(url: str) -> tuple[str, str | None]:
-    """Where a prediction runs on the inference API at ``url``: ("Ray Serve · url" or
-    "API · url", the API's device in words or ``None`` when it does not answer)."""
+    """Where a prediction runs on the inference API at ``url``, in Markdown: ("Ray Serve ·
+    url" or "API · url", the API's device in words or ``None`` when it does not answer). The
+    address is an explicit link, so a following "）" is not taken into it."""
+    link = f"[{url}]({url})"
     if url != remote.base_url():  # DEMO_INFERENCE_URL changed since: nothing to ask
-        return f"API · {url}", None
+        return f"API · {link}", None
     info = remote.server_info()
     engine = ENGINES.get(str(info.get("engine", "")), "API")
     if not info:
-        return f"{engine} · {url} ({t('footer.unreachable')})", None
+        return f"{engine} · {link} ({t('footer.unreachable')})", None
     device = info.get("device")
-    return f"{engine} · {url}", str(device) if device else None
+    return f"{engine} · {link}", str(device) if device else None
 
 
-def _where(url: str | None) -> str:
-    """The footer's lines saying where predictions run: this process's device, or the API."""
+def _where(url: str | None, *, ran: bool = True) -> str:
+    """The footer's lines saying where predictions run (``ran``: where the last one ran):
+    this process's device, or the API."""
     if not url:
         return f"{t('footer.device')}: {device_label()}"
     where, device = served_by(url)
-    return f"{t('footer.ran_on')}: {where}" + (f"  \n{t('footer.device')}: {device}" if device else "")
+    label = t("footer.ran_on") if ran else t("footer.runs_on")
+    return f"{label}: {where}" + (f"  \n{t('footer.device')}: {device}" if device else "")
 
 
 def footer() -> None:
@@ -83,7 +87,7 @@ def footer() -> None:
     last = st.session_state.get("_last_prediction")
     if not last:
         box.caption(t("footer.none"))
-        box.caption(_where(remote.base_url()))
+        box.caption(_where(remote.base_url(), ran=False))
         return
     try:
         name = registry.get(last["model"]).name
