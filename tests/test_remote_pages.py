@@ -8,10 +8,13 @@ traceback."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -174,3 +177,38 @@ def test_without_an_api_the_page_runs_here_and_still_shows_the_snippet(monkeypat
     curl, _ = _api_snippets(at, "zh")
     assert "http://localhost:8000/api/digits" in curl
     assert any("make api" in c.value for c in at.caption)
+
+
+class _RayServeHealth(BaseHTTPRequestHandler):
+    """Only what a Ray Serve ingress says on /healthz (a real Ray cluster is tests/test_ray_serve.py's job)."""
+
+    def do_GET(self):
+        body = json.dumps({"status": "ok", "engine": "ray-serve", "device": "CUDA · NVIDIA H200 · 139 GB"}).encode()
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def _health_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _RayServeHealth)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize(("lang", "runs_on"), [("en", "Predictions run on"), ("zh", "预测运行于")])
+def test_the_footer_names_ray_serve_and_its_device(monkeypatch, lang, runs_on):
+    with _health_server() as url:
+        monkeypatch.setenv("DEMO_INFERENCE_URL", url)
+        at = open_page("pages/home.py", lang, timeout=60)
+        footer = _footer(at)
+    assert f"{runs_on}: Ray Serve · [{url}]({url})" in footer
+    assert "CUDA · NVIDIA H200" in footer
