@@ -4,6 +4,13 @@
 #   docker build -t ai-playground --build-arg PREFETCH=0 .   # bundled models only (small image)
 #   docker run -p 8501:8501 ai-playground              # then open http://localhost:8501
 #
+# The same image serves the HTTP API and runs Ray nodes (docs/deploy.md):
+#   docker run -p 8000:8000 --entrypoint python ai-playground -m api              # one process
+#   docker run -p 8000:8000 --shm-size=1g --entrypoint python ai-playground -m api.ray_serve --replicas 2
+#   docker run --network host --shm-size=1g --entrypoint ray ai-playground start --head --block --dashboard-host 0.0.0.0
+#   docker run --network host --shm-size=1g --entrypoint ray ai-playground start --address=<head>:6379 --block
+#   docker run -p 8501:8501 -e DEMO_INFERENCE_URL=http://<api>:8000 ai-playground  # a thin app: no model here
+#
 # The container runs with HF_HUB_OFFLINE=1: it never touches the network at run time.
 FROM python:3.11-slim
 
@@ -47,7 +54,7 @@ ENV HF_HUB_OFFLINE=1
 # (bench/load.py: 0.45 s of server CPU per page visit instead of 1.1 s).
 ENV OMP_WAIT_POLICY=PASSIVE
 
-EXPOSE 8501
+EXPOSE 8501 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read().strip() == b'ok' else 1)"]

@@ -49,7 +49,7 @@ test: setup browser
 test-fast: setup
 	$(BIN)/python -m pytest -q --ignore=tests/e2e -m "not slow"
 
-# ruff (lint and format check) on everything, mypy on core.
+# ruff (lint and format check) on everything, mypy on core and api.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -523,7 +523,9 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
         r = await run("digits", image, saliency=saliency, compare=False)
         ms = (time.perf_counter() - t0) * 1000
         if r.code != "ok" or r.probs is None:
-            return s.DigitsResponse(code="blank", digit=None, model=r.model, latency_ms=ms)
+            return s.DigitsResponse(
+                code="blank", digit=None, probabilities=None, image=None, model=r.model, latency_ms=ms
+            )
         return s.DigitsResponse(
             code="ok",
             digit=int(np.argmax(r.probs)),

@@ -102,7 +102,7 @@ class FamilyServer:
     async def _classify_batch(self, items: list[tuple[list[str], str | None]]) -> list[list[Any]]:
         """Many requests' texts, grouped by model, in one ``core.classify`` call each."""
         self.batch_sizes.append(len(items))
-        out: list[list[Any]] = [[] for _ in items]
+        out: list[Any] = [[] for _ in items]
         by_model: dict[str | None, list[int]] = {}
         for i, (_, model) in enumerate(items):
             by_model.setdefault(model, []).append(i)
@@ -112,7 +112,7 @@ class FamilyServer:
                 preds = await self._call("classify", (flat,), {"model": model})
             except Exception as exc:  # every request of this group gets the error
                 for i in idx:
-                    out[i] = exc  # type: ignore[call-overload]
+                    out[i] = exc
                 continue
             pos = 0
             for i in idx:
@@ -121,7 +121,7 @@ class FamilyServer:
                 pos += n
         for i, value in enumerate(out):
             if isinstance(value, Exception):
-                out[i] = _Raise(value)  # type: ignore[call-overload]
+                out[i] = _Raise(value)
         return out
 
     @serve.batch(max_batch_size=MAX_BATCH, batch_wait_timeout_s=BATCH_WAIT_S)
@@ -258,7 +258,7 @@ class Ingress:
         self.families = families
 
 
-FamilyDeployment = serve.deployment(FamilyServer)
+FamilyDeployment: Any = serve.deployment(FamilyServer)
 
 
 def build(
@@ -296,7 +296,8 @@ def build(
                 **scale,
             ).bind(family, batching, threads, warm)
         )
-    return Ingress.bind(*families)
+    ingress: Any = Ingress
+    return ingress.bind(*families)
 
 
 def app_builder(args: dict[str, str]) -> Any:
