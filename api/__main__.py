@@ -12,6 +12,9 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("API_HOST", "0.0.0.0"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", "8000")))
     parser.add_argument("--no-warm", action="store_true", help="load models on first use instead of at startup")
+    parser.add_argument(
+        "--no-batch", action="store_true", help="no micro-batching of concurrent calls (for the benchmark)"
+    )
     opts = parser.parse_args()
 
     import uvicorn

@@ -33,6 +33,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -618,7 +619,8 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
     async def healthz() -> dict[str, Any]:
         from core.device import describe_device
 
-        return {"status": "ok", "engine": get_backend().engine, "device": describe_device().label}
+        dev = describe_device()
+        return {"status": "ok", "engine": get_backend().engine, "device": dev.label, "device_info": asdict(dev)}
 
     @app.get("/readyz", tags=["Health"], summary="The default models are loaded")
     async def readyz() -> JSONResponse:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
+from api.batching import GROUPERS, MicroBatcher, batchable, item
 from core import tasks
 
 
@@ -33,14 +34,17 @@ class InProcess:
 
     engine = "single-process"
 
-    def __init__(self) -> None:
+    def __init__(self, batching: bool = True) -> None:
         self._calls: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self.batchers = {name: MicroBatcher(fn) for name, fn in GROUPERS.items()} if batching else {}
 
     async def run(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         fn = tasks.function(name)
         with self._lock:
             self._calls[name] += 1
+        if name in self.batchers and batchable(name, args, kwargs):
+            return await self.batchers[name].submit(item(name, args, kwargs))
         return await run_in_threadpool(fn, *args, **kwargs)
 
     async def loaded(self) -> dict[str, float]:
@@ -50,4 +54,6 @@ class InProcess:
 
     async def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {"engine": self.engine, "calls": dict(self._calls)}
+            calls = dict(self._calls)
+        batches = {k: {"batches": b.batches, "requests": b.items} for k, b in self.batchers.items()}
+        return {"engine": self.engine, "calls": calls, "batches": batches}

@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 128])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--soak", type=float, default=60.0, help="seconds of 128 clients (0: skip)")
+    parser.add_argument("--skip-single", action="store_true")
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--skip-streamlit", action="store_true")
     opts = parser.parse_args(argv)
@@ -244,19 +245,22 @@ def main(argv: list[str] | None = None) -> int:
     bare = bare_core_p50()
     print(f"bare core.classify([text]) in-process: p50 {bare * 1000:.2f} ms", flush=True)
 
-    with api_server("api", tmp / "api.log") as (url, ps):
-        warm(url)
-        rtt, inside, overhead = sequential_p50(url)
-        results["overhead_ms"] = overhead * 1000
-        print(
-            f"single-process API, 1 client: round trip p50 {rtt * 1000:.2f} ms, the core call inside it "
-            f"{inside * 1000:.2f} ms; the API's own overhead {overhead * 1000:.2f} ms p50 (target < 5 ms)",
-            flush=True,
-        )
-        results["single"] = [run_level("API, single process", url, ps, n, opts.seconds) for n in opts.levels]
-        if opts.soak:
-            soak = run_level("API, single process SOAK", url, ps, 128, opts.soak)
-            results["soak_single"] = soak
+    if not opts.skip_single:
+        with api_server("api", tmp / "api.log") as (url, ps):
+            warm(url)
+            rtt, inside, overhead = sequential_p50(url)
+            results["overhead_ms"] = overhead * 1000
+            print(
+                f"single-process API, 1 client: round trip p50 {rtt * 1000:.2f} ms, the core call inside it "
+                f"{inside * 1000:.2f} ms; the API's own overhead {overhead * 1000:.2f} ms p50 (target < 5 ms)",
+                flush=True,
+            )
+            results["single"] = [run_level("API, single process", url, ps, n, opts.seconds) for n in opts.levels]
+            if opts.soak:
+                results["soak_single"] = run_level("API, single process SOAK", url, ps, 128, opts.soak)
+        with api_server("api", tmp / "api-nobatch.log", "--no-batch") as (url, ps):
+            warm(url)
+            results["single_nobatch"] = run_level("API, single, NO batching", url, ps, 32, opts.seconds)
 
     if not opts.skip_ray:
         for replicas in (1, 2):
@@ -275,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\n== summary", flush=True)
     print(f"device: {device}")
-    print(f"API overhead over the bare core call: {results['overhead_ms']:.2f} ms p50 (target < 5 ms)")
-    single = {lv.clients: lv for lv in results["single"]}
+    if "overhead_ms" in results:
+        print(f"API overhead over the bare core call: {results['overhead_ms']:.2f} ms p50 (target < 5 ms)")
+    single = {lv.clients: lv for lv in results.get("single", [])}
     for key in ("ray1", "ray2"):
         if key in results:
             for lv in results[key]:
@@ -290,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
         ratio = batched.rps / results["nobatch"].rps if results["nobatch"].rps else float("inf")
         print(
             f"@serve.batch speed-up at 32 clients: {ratio:.2f}x ({batched.rps:.1f} vs {results['nobatch'].rps:.1f} req/s; target >= 2x)"
+        )
+    if "single_nobatch" in results and single.get(32):
+        ratio = single[32].rps / results["single_nobatch"].rps if results["single_nobatch"].rps else float("inf")
+        print(
+            f"micro-batching in the single-process API at 32 clients: {ratio:.2f}x "
+            f"({single[32].rps:.1f} vs {results['single_nobatch'].rps:.1f} req/s; target >= 2x)"
         )
     for key in ("soak_single", "soak_ray"):
         if key in results:
