@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from core import registry, remote
-from core.device import describe_device
+from core.device import DeviceInfo, describe_device
 from ui.i18n import TABLE, lang, t
 
 PAGE_FILES = {
@@ -66,6 +66,12 @@ def served_by(url: str) -> tuple[str, str | None]:
     if not info:
         return f"{engine} · {link} ({t('footer.unreachable')})", None
     device = info.get("device")
+    fields = info.get("device_info")
+    if isinstance(fields, dict):  # the parts, so the device is said in the interface language
+        try:
+            device = device_label(DeviceInfo(**fields))
+        except (TypeError, ValueError, KeyError):
+            pass
     return f"{engine} · {link}", str(device) if device else None
 
 
