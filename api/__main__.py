@@ -20,11 +20,11 @@ def main() -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.backend import InProcess
 
+    app = create_app(InProcess(batching=not opts.no_batch), warm=not opts.no_warm)
     print(f"API on http://{opts.host}:{opts.port}  (docs: /docs)", flush=True)
-    uvicorn.run(
-        create_app(warm=not opts.no_warm), host=opts.host, port=opts.port, log_level="warning", access_log=False
-    )
+    uvicorn.run(app, host=opts.host, port=opts.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -587,6 +587,9 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
         args = wire.decode(call.args)
         kwargs = wire.decode({"__dict__": call.kwargs})
         _check_strings([args, kwargs])
+        why = tasks.check_kwargs(name, kwargs)
+        if why is not None:
+            raise ApiError(422, "invalid-input", why)
         result = await run(name, *args, **kwargs)
         return {"result": wire.encode(result), "engine": get_backend().engine}
 

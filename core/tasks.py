@@ -24,6 +24,20 @@ _TABLE: dict[str, tuple[str, str, str]] = {
     "attention": ("core.attention", "attention_maps", "attention"),
 }
 
+# The keyword arguments a caller over the network may pass, with the largest value allowed
+# for the numeric ones (None: any value of the right kind). Anything else is refused, so a
+# remote caller cannot ask for, say, 100,000-token attention maps.
+KWARGS: dict[str, dict[str, float | None]] = {
+    "qa": {"model": None, "top_k": 10},
+    "classify": {"model": None},
+    "sentiment": {"model": None},
+    "zero-shot": {"model": None, "template": None},
+    "zero-shot-details": {},
+    "digits": {"saliency": None, "compare": None},
+    "digits-batch": {},
+    "attention": {"model": None, "text_pair": None, "max_tokens": 128},
+}
+
 NAMES: tuple[str, ...] = tuple(_TABLE)
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f for _, _, f in _TABLE.values()))
 
@@ -46,4 +60,16 @@ def name_of(fn: Callable[..., Any]) -> str | None:
             fn.__module__ == module or fn.__module__.startswith(module + ".")
         ):
             return name
+    return None
+
+
+def check_kwargs(name: str, kwargs: dict[str, object]) -> str | None:
+    """Why ``kwargs`` may not be sent to task ``name`` from outside, or ``None`` if they may."""
+    allowed = KWARGS.get(name, {})
+    for key, value in kwargs.items():
+        if key not in allowed:
+            return f"{name} takes no argument {key!r} (it takes: {', '.join(allowed) or 'none'})"
+        cap = allowed[key]
+        if cap is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= cap):
+            return f"{key} is a number from 1 to {cap:g}"
     return None

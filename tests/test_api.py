@@ -481,6 +481,17 @@ BAD: list[tuple[str, str, dict[str, Any], int, str | None]] = [
     ("post", "/api/attention", {"json": {"text": "hello", "model": "no-such-model"}}, 404, "model-unavailable"),
     # the task route: unknown task, classes it must not build, malformed wire payloads
     ("post", "/api/tasks/no-such-task", {"json": {"args": [], "kwargs": {}}}, 404, "unknown-task"),
+    # only the keyword arguments the pages use, within caps: no 100,000-token attention from outside
+    (
+        "post",
+        "/api/tasks/attention",
+        {"json": {"args": ["hi"], "kwargs": {"max_tokens": 100_000}}},
+        422,
+        "invalid-input",
+    ),
+    ("post", "/api/tasks/attention", {"json": {"args": ["hi"], "kwargs": {"max_tokens": True}}}, 422, "invalid-input"),
+    ("post", "/api/tasks/qa", {"json": {"args": ["q", "c"], "kwargs": {"top_k": 50}}}, 422, "invalid-input"),
+    ("post", "/api/tasks/classify", {"json": {"args": [["x"]], "kwargs": {"batch_size": 10**6}}}, 422, "invalid-input"),
     ("post", "/api/tasks/qa", {"json": {"args": [{"__dc__": "os:system", "fields": {}}]}}, 422, "invalid-input"),
     (
         "post",
