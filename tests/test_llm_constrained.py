@@ -1,0 +1,104 @@
+"""Decoding constrained to the passage, on a tiny random Qwen2 model with a small byte-level
+BPE tokenizer built here: whatever the (random) model prefers, the answer is a span of the
+passage with exact offsets, in English, Chinese, emoji and repeated phrases; it stops; a
+passage with nothing to answer gives nothing; streaming yields the final text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from core.llm.constrained import PassageConstraint, generate_span, token_bytes
+
+CORPUS = [
+    "The Eiffel Tower was designed by Gustave Eiffel and completed in 1889 in Paris.",
+    "人工智能是一种模拟人类智能的技术，通过计算机程序实现智能行为。",
+    "Emoji 🎉 and 🚀 travel well; the rocket 🚀 flies again and again.",
+    "again and again and again, the same phrase again and again.",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> tuple[Any, Any]:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, special_tokens=["<|endoftext|>", "<|im_end|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(CORPUS * 5, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+    )
+    model = Qwen2ForCausalLM(config).eval()
+    return model, fast
+
+
+def _answer(tiny: tuple[Any, Any], passage: str, question: str = "Q?", **kw: Any):
+    model, tok = tiny
+    vocab = token_bytes(tok)
+    prompt = torch.tensor([tok.encode(passage + "\n" + question + "\n")], dtype=torch.long)
+    return generate_span(model, prompt, passage, vocab, {tok.eos_token_id}, **kw)
+
+
+def test_token_bytes_round_trip_the_vocabulary(tiny) -> None:
+    _, tok = tiny
+    vocab = token_bytes(tok)
+    assert vocab[tok.eos_token_id] is None
+    for text in CORPUS:
+        ids = tok.encode(text)
+        assert b"".join(vocab[i] or b"" for i in ids).decode("utf-8") == text
+
+
+@pytest.mark.parametrize("passage", CORPUS)
+def test_every_answer_is_an_exact_span(tiny, passage: str) -> None:
+    for seed in range(3):  # different random preferences: still always a span
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            for p in tiny[0].parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        got = _answer(tiny, passage, max_new_tokens=12)
+        assert got.start >= 0 and got.text
+        assert passage[got.start : got.end] == got.text
+        assert got.text == got.text.strip()
+        assert got.tokens <= 12
+
+
+def test_streaming_yields_the_final_text(tiny) -> None:
+    seen: list[str] = []
+    got = _answer(tiny, CORPUS[1], max_new_tokens=10, on_token=seen.append)
+    assert seen and seen[-1].strip() == got.text
+    assert all(seen[i + 1].startswith(seen[i]) for i in range(len(seen) - 1))
+
+
+def test_a_passage_without_text_gives_nothing(tiny) -> None:
+    got = _answer(tiny, "   ", max_new_tokens=5)
+    assert (got.start, got.end, got.text) == (-1, -1, "")
+
+
+def test_the_constraint_itself() -> None:
+    vocab: list[bytes | None] = [None, b"ab", b"a", b"b", b"c", "智".encode(), "智".encode()[:1], b" "]
+    c = PassageConstraint("ab 智", vocab, {0})
+    assert c.allowed() == {1, 2, 3, 5, 6, 7}  # every token that starts somewhere in the passage
+    c.advance(2)  # "a"
+    assert c.allowed() == {0, 3}  # "b" continues it; "a" alone may end
+    c.advance(3)
+    assert c.span() == (0, 2)
+    c2 = PassageConstraint("ab 智", vocab, {0})
+    c2.advance(6)  # half a character: may not end there
+    assert 0 not in c2.allowed()
+    with pytest.raises(ValueError):
+        c2.advance(4)  # "c" is not in the passage
