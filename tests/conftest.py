@@ -4,6 +4,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -13,3 +15,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # No background warm-up inside the test process (the e2e server sets its own environment).
 os.environ.setdefault("DEMO_WARMUP", "0")
+
+
+@pytest.fixture(scope="session")
+def inference_api():
+    """One real ``python -m api --no-warm`` for every test of the app's thin-client mode
+    (AppTest pages and the browser), started once: its base URL."""
+    from tests.inference_api import serving_api
+
+    with serving_api("inference-api.log") as url:
+        yield url

@@ -23,16 +23,15 @@ from streamlit.testing.v1 import AppTest
 from core.loaders import loaded_models
 from harness.server import free_port
 from tests.apptest_pages import open_page
-from tests.inference_api import calls, serving_api
+from tests.inference_api import calls
 from ui.i18n import TABLE
 
 API_LABEL = {"en": "Use via API", "zh": "通过 API 调用"}
 
 
 @pytest.fixture(scope="module")
-def api_url():
-    with serving_api("remote-pages-api.log") as url:
-        yield url
+def api_url(inference_api):
+    return inference_api
 
 
 @pytest.fixture
