@@ -36,7 +36,7 @@ import psutil
 
 from harness import server
 from harness.protocol import PAGES, TEXTS, request
-from harness.stats import percentile
+from harness.stats import cpu_tree, percentile
 
 BODIES = [{"text": t} for pair in zip(TEXTS["en"], TEXTS["zh"], strict=True) for t in pair]
 
@@ -66,21 +66,6 @@ class Level:
             f"{self.name:<26} {self.clients:>4} clients  {self.rps:7.1f} req/s  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
             f"5xx {self.server_5xx:>3}  failed {self.other_errors:>3}  server CPU {cpu:6.1f} ms/req"
         )
-
-
-def cpu_tree(proc: psutil.Process) -> float:
-    total = 0.0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
 
 
 async def _client(session: aiohttp.ClientSession, url: str, stop_at: float, level: Level, offset: int) -> None:

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness import server, stats  # noqa: E402
 from harness.protocol import PAGES, Result, request  # noqa: E402
+from harness.stats import cpu_tree  # noqa: E402
 
 HOST = server.HOST  # loopback only, never any other address
 MB = 1024 * 1024
@@ -72,22 +73,6 @@ def start_server(entry: str, port: int, log_path: Path) -> subprocess.Popen:
         server.stop(proc)
         raise SystemExit(f"server did not become healthy; see {log_path}") from None
     return proc
-
-
-def cpu_tree(proc: psutil.Process) -> float:
-    """User + system CPU seconds of the server process and its children so far."""
-    total = 0.0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return total
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
 
 
 def rss_tree(proc: psutil.Process) -> int:

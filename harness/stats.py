@@ -1,8 +1,9 @@
-"""Latency statistics for the benchmarks."""
+"""Latency statistics for the benchmarks, and the CPU time a server process tree used."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,3 +16,22 @@ def percentile(values: Sequence[float], q: float) -> float:
 def p50_p95(values: Sequence[float]) -> tuple[float, float]:
     """Median and 95th percentile."""
     return percentile(values, 50), percentile(values, 95)
+
+
+def cpu_tree(proc: Any) -> float:
+    """User + system CPU seconds of a ``psutil.Process`` and all its children so far (a
+    server with its workers: Ray's raylet and replicas included)."""
+    import psutil
+
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
