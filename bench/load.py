@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from harness import server, stats  # noqa: E402
 from harness.protocol import PAGES, Result, request  # noqa: E402
-from harness.stats import cpu_tree  # noqa: E402
+from harness.stats import cpu_tree, rss_tree  # noqa: E402
 
 HOST = server.HOST  # loopback only, never any other address
 MB = 1024 * 1024
@@ -73,20 +73,6 @@ def start_server(entry: str, port: int, log_path: Path) -> subprocess.Popen:
         server.stop(proc)
         raise SystemExit(f"server did not become healthy; see {log_path}") from None
     return proc
-
-
-def rss_tree(proc: psutil.Process) -> int:
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 class PeakMemory:

@@ -18,9 +18,8 @@ def p50_p95(values: Sequence[float]) -> tuple[float, float]:
     return percentile(values, 50), percentile(values, 95)
 
 
-def cpu_tree(proc: Any) -> float:
-    """User + system CPU seconds of a ``psutil.Process`` and all its children so far (a
-    server with its workers: Ray's raylet and replicas included)."""
+def _tree_sum(proc: Any, read: Any) -> float:
+    """``read(p)`` summed over a ``psutil.Process`` and all its children (gone ones skipped)."""
     import psutil
 
     try:
@@ -30,8 +29,18 @@ def cpu_tree(proc: Any) -> float:
     total = 0.0
     for p in procs:
         try:
-            t = p.cpu_times()
-            total += t.user + t.system
+            total += read(p)
         except psutil.Error:
             pass
     return total
+
+
+def cpu_tree(proc: Any) -> float:
+    """User + system CPU seconds of a server process and all its children so far (its
+    workers: Ray's raylet and replicas included)."""
+    return _tree_sum(proc, lambda p: p.cpu_times().user + p.cpu_times().system)
+
+
+def rss_tree(proc: Any) -> int:
+    """Resident memory (bytes) of a server process and all its children now."""
+    return int(_tree_sum(proc, lambda p: p.memory_info().rss))
