@@ -164,3 +164,22 @@ def test_long_passages_are_cut_to_the_relevant_parts() -> None:
     assert sum(e - s for s, e in parts) <= MAX_PASSAGE_CHARS and parts == sorted(parts)
     assert any(s <= context.index(needle) < e for s, e in parts)
     assert select_segments("q", "short passage") == [(0, 13)]
+
+
+def test_the_cached_prompt_start_changes_nothing(reader_bundle) -> None:
+    """The system message and example are prefilled once; the answer is the same as from the
+    whole prompt without any cache."""
+    from core.llm.reader import _ids, messages, read
+
+    model, tok = reader_bundle.model, reader_bundle.tokenizer
+    for context in (CORPUS[0], CORPUS[1]):
+        got = read("Who designed the tower?", context, bundle=reader_bundle, max_new_tokens=6)
+        lang = "zh" if context == CORPUS[1] else "en"
+        assert lang in reader_bundle.prefixes
+        ids = _ids(
+            tok.apply_chat_template(messages("Who designed the tower?", context, lang), add_generation_prompt=True)
+        )
+        whole = generate_span(
+            model, torch.tensor([ids]), context, reader_bundle.vocab, reader_bundle.end_ids, max_new_tokens=6
+        )
+        assert (got.start, got.end, got.text) == (whole.start, whole.end, whole.text)

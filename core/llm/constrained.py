@@ -136,14 +136,16 @@ def generate_span(
     *,
     max_new_tokens: int = 48,
     on_token: Callable[[str], None] | None = None,
+    past_key_values: Any = None,
 ) -> Generated:
     """Greedy decoding from ``prompt_ids`` ``(1, P)`` under :class:`PassageConstraint`;
     ``on_token(text_so_far)`` streams the answer as it grows. Runs under
-    ``torch.inference_mode()`` with the model's KV cache."""
+    ``torch.inference_mode()`` with the model's KV cache; ``past_key_values`` is the cache
+    of tokens that come before ``prompt_ids`` (a prompt prefix computed once), or ``None``."""
     import torch
 
     constraint = PassageConstraint(passage, vocab, end_ids)
-    past = None
+    past = past_key_values
     ids = prompt_ids
     probs: list[float] = []
     steps = 0

@@ -12,11 +12,12 @@ Shapes: the prompt is ``(1, P)`` token ids, ``P`` about 250 + the passage's toke
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,26 @@ class ReaderBundle:
     vocab: list[bytes | None]
     end_ids: frozenset[int]
     lock: threading.Lock
+    prefixes: dict[str, tuple[list[int], Any]] = field(default_factory=dict)  # lang -> (ids, KV cache)
+
+
+def _prefix(b: ReaderBundle, lang: str) -> tuple[list[int], Any]:
+    """The token ids of the fixed start of every prompt in ``lang`` (system message and worked
+    example) and their KV cache, computed once: each question then prefills only its passage
+    and question. Call under ``b.lock``."""
+    import torch
+
+    if lang not in b.prefixes:
+        fixed = messages("", "", lang)[:3]
+        ids = _ids(b.tokenizer.apply_chat_template(fixed, add_generation_prompt=False))
+        with torch.inference_mode():
+            cache = b.model(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=True).past_key_values
+        b.prefixes[lang] = (ids, cache)
+    return b.prefixes[lang]
+
+
+def _ids(encoded: Any) -> list[int]:
+    return list(encoded if isinstance(encoded, list) else encoded["input_ids"])
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,10 +188,7 @@ def read(
         return Reading(-1, -1, "", 0.0, lang, tuple(segments), 0, 0.0, 0.0)
     passage = "\n\n".join(context[s:e] for s, e in segments)
     b = bundle or load_reader()
-    ids = b.tokenizer.apply_chat_template(messages(question, passage, lang), add_generation_prompt=True)
-    if not isinstance(ids, list):
-        ids = ids["input_ids"]
-    prompt = torch.tensor([ids], dtype=torch.long)
+    ids = _ids(b.tokenizer.apply_chat_template(messages(question, passage, lang), add_generation_prompt=True))
     first: list[float] = []
 
     def tick(text: str) -> None:
@@ -180,7 +198,21 @@ def read(
             on_token(text)
 
     with b.lock:
-        gen = generate_span(b.model, prompt, passage, b.vocab, b.end_ids, max_new_tokens=max_new_tokens, on_token=tick)
+        fixed, cache = _prefix(b, lang)
+        past = None
+        if len(ids) > len(fixed) and ids[: len(fixed)] == fixed:  # reuse the fixed start's cache
+            past, ids = copy.deepcopy(cache), ids[len(fixed) :]
+        prompt = torch.tensor([ids], dtype=torch.long)
+        gen = generate_span(
+            b.model,
+            prompt,
+            passage,
+            b.vocab,
+            b.end_ids,
+            max_new_tokens=max_new_tokens,
+            on_token=tick,
+            past_key_values=past,
+        )
     seconds = time.perf_counter() - t0
     if gen.start < 0:
         return Reading(-1, -1, "", 0.0, lang, tuple(segments), gen.tokens, first[0] if first else seconds, seconds)
