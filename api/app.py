@@ -601,8 +601,7 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
     async def models() -> list[s.ModelOut]:
         from core.health import model_states
 
-        states = await run_in_threadpool(model_states)
-        loaded = await get_backend().loaded()
+        states = await run_in_threadpool(model_states, await get_backend().loaded())
         return [
             s.ModelOut(
                 key=m.key,
@@ -613,7 +612,7 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
                 status=m.status,
                 reason=m.reason,
                 size_mb=m.size_mb,
-                loaded_s=loaded.get(m.key, loaded.get(m.key + " (attention)")),
+                loaded_s=m.load_seconds,
             )
             for m in states
         ]
@@ -627,15 +626,11 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
 
     @app.get("/readyz", tags=["Health"], summary="The default models are loaded")
     async def readyz() -> JSONResponse:
-        from core.availability import default_model
-        from core.warmup import DEFAULTS
+        from core.loaders import loaded_name
+        from core.warmup import default_loads
 
         loaded = await get_backend().loaded()
-        wanted = {
-            (key + " (attention)" if attention else key)
-            for task_name, lang, attention in DEFAULTS
-            if (key := default_model(task_name, lang, online=False)) is not None
-        }
+        wanted = {loaded_name(key, attention) for _, key, attention in default_loads()}
         missing = sorted(wanted - set(loaded))
         body = {"ready": not missing, "loaded": sorted(loaded), "missing": missing, "engine": get_backend().engine}
         return JSONResponse(body, status_code=200 if not missing else 503)

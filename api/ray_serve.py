@@ -69,15 +69,11 @@ class FamilyServer:
 
     def _warm(self) -> None:
         """Load this family's default models now, so the first visitor does not wait."""
-        from core.availability import default_model
         from core.loaders import ModelLoadError, load
-        from core.warmup import DEFAULTS
+        from core.warmup import default_loads
 
-        for task, lang, attention in DEFAULTS:
-            if _TASK_FAMILY.get(task) != self.family:
-                continue
-            key = default_model(task, lang, online=False)
-            if key is not None:
+        for task, key, attention in default_loads():
+            if tasks.family(task) == self.family:
                 try:
                     load(key, attention=attention)
                 except ModelLoadError:
@@ -130,15 +126,6 @@ class FamilyServer:
             "batching": self.batching,
             "up_s": round(time.time() - self.started, 1),
         }
-
-
-_TASK_FAMILY = {
-    "qa": "qa",
-    "sentiment": "classify",
-    "zero-shot": "classify",
-    "digits": "digits",
-    "attention": "attention",
-}
 
 
 class RayBackend:

@@ -34,12 +34,13 @@ class OfflineReadiness:
     defaults: dict[str, str | None]  # "task/lang" -> default key without network (None: missing)
 
 
-def model_states() -> list[ModelState]:
-    """Every registry model with its availability and, if loaded here, its load time."""
-    from core.loaders import loaded_models
+def model_states(loaded: dict[str, float] | None = None) -> list[ModelState]:
+    """Every registry model with its availability and, if loaded, its load time (``loaded``:
+    :func:`core.loaders.loaded_models` of the process that serves them, default this one)."""
+    from core.loaders import loaded_models, loaded_name
 
     online = is_online()
-    loaded = loaded_models()
+    loaded = loaded_models() if loaded is None else loaded
     out = []
     for m in registry.MODELS:
         a = availability(m, online=online)
@@ -53,7 +54,7 @@ def model_states() -> list[ModelState]:
                 a.status,
                 a.reason,
                 m.size_mb,
-                loaded.get(m.key, loaded.get(m.key + " (attention)")),
+                loaded.get(m.key, loaded.get(loaded_name(m.key, True))),
                 a.code,
                 a.params,
             )

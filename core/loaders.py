@@ -388,6 +388,11 @@ def load(key: str, *, attention: bool = False) -> ModelBundle:
     return _cached(key, attention)
 
 
+def loaded_name(key: str, attention: bool) -> str:
+    """How :func:`loaded_models` names a loaded copy (``"e5-small (attention)"``)."""
+    return key + " (attention)" if attention else key
+
+
 def loaded_models() -> dict[str, float]:
     """Models loaded in this process so far: display key -> load seconds."""
-    return {(k + " (attention)" if att else k): s for (k, att), s in sorted(_LOAD_SECONDS.items())}
+    return {loaded_name(k, att): s for (k, att), s in sorted(_LOAD_SECONDS.items())}

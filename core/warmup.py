@@ -32,23 +32,31 @@ _started = threading.Event()
 warmed: dict[str, float] = {}
 
 
+def default_loads() -> list[tuple[str, str, bool]]:
+    """``(task, registry key, attention copy?)`` of every default model available without a
+    network: what the warm-up loads, a Ray Serve replica preloads and ``/readyz`` waits for."""
+    out: list[tuple[str, str, bool]] = []
+    for task, lang, attention in DEFAULTS:
+        key = default_model(task, lang, online=False)
+        if key is not None and (task, key, attention) not in out:
+            out.append((task, key, attention))
+    return out
+
+
 def warm_defaults() -> dict[str, float]:
     """Load every default model now (offline only: never starts a download). Returns
     ``{key: load seconds}``; a model that fails is logged and skipped."""
-    from core.loaders import _LOAD_LOCK, ModelLoadError, load
+    from core.loaders import _LOAD_LOCK, ModelLoadError, load, loaded_name
 
     with _LOAD_LOCK:  # resolve transformers' lazy imports once, before any page races us
         import transformers
 
         for name in ("AutoTokenizer", "AutoModel", "AutoModelForSequenceClassification", "AutoConfig"):
             getattr(transformers, name)
-    for task, lang, attention in DEFAULTS:
-        key = default_model(task, lang, online=False)
-        if key is None:
-            continue
+    for _, key, attention in default_loads():
         try:
             b = load(key, attention=attention)
-            warmed[key + (" (attention)" if attention else "")] = b.load_seconds
+            warmed[loaded_name(key, attention)] = b.load_seconds
         except ModelLoadError as err:
             log.warning("warm-up of %s skipped: %s", key, err.reason)
     return dict(warmed)
