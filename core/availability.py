@@ -39,6 +39,7 @@ _REASONS = {
     "offline-forced": "offline mode (HF_HUB_OFFLINE=1) and not in the local cache",
     "offline-not-cached": "no internet and not in the local cache (run `python -m core.prefetch` once online)",
     "downloads": "downloads {size_mb:.0f} MB on first use",
+    "llm-not-installed": "installable: run `make setup-llm`",
 }
 
 
@@ -106,6 +107,8 @@ def availability(entry: ModelEntry | str, *, online: bool | None = None) -> Avai
         if entry.location.startswith("package:"):
             pkg = entry.location.split(":", 1)[1].split("/")[0].replace("_", "-")
             return Availability("unavailable", "not-installed", {"package": pkg})
+        if entry.location.startswith("pack:"):
+            return Availability("unavailable", "llm-not-installed")
         return Availability("unavailable", "not-trained")
     if registry.cached_snapshot(entry) is not None:
         return Availability("available")
@@ -122,10 +125,13 @@ def default_model(task: str, lang: str = "en", *, online: bool | None = None) ->
     """Key of the best model for ``task`` and ``lang`` that can be used now.
 
     Available models win over downloadable ones; among equals the higher ``quality``.
+    Language models (``entry.is_llm``) are never the default.
     ``None`` when nothing can serve the task in that language.
     """
     best: tuple[int, int, str] | None = None
     for entry in registry.entries(task, lang):  # type: ignore[arg-type]
+        if entry.is_llm:
+            continue  # language models answer when chosen, never as a default (they load on demand)
         av = availability(entry, online=online if entry.source == "hub" else False)
         if not av.usable:
             continue

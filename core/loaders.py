@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 
 # (key, attention) -> seconds it took to load; read by the home page's badge.
 _LOAD_SECONDS: dict[tuple[str, bool], float] = {}
+# (key, attention) -> how much the process's resident memory grew while it loaded (MB).
+_LOAD_MB: dict[tuple[str, bool], float] = {}
+
+
+def _rss_mb() -> float:
+    try:
+        import psutil
+
+        return float(psutil.Process().memory_info().rss) / 2**20
+    except Exception:  # memory is a figure to show, never a failure
+        return 0.0
 
 
 class ModelLoadError(RuntimeError):
@@ -206,6 +217,8 @@ def _weights_path(entry: ModelEntry) -> Path:
     are not already on disk."""
     if entry.source == "bundled":
         path = registry.bundled_path(entry)
+        if path is None and entry.location.startswith("pack:"):
+            return _pack_path(entry)
         if path is None:
             av = availability(entry)
             raise ModelLoadError(
@@ -229,6 +242,18 @@ def _weights_path(entry: ModelEntry) -> Path:
             av.params,
         )
     return download(entry)
+
+
+def _pack_path(entry: ModelEntry) -> Path:
+    """An opt-in pack that is installed but not converted yet is converted now (once, about a
+    minute); missing or damaged parts raise ``llm-not-installed`` / ``llm-corrupt`` /
+    ``llm-convert-failed`` with the command that fixes them."""
+    from core.llm import pack
+
+    try:
+        return pack.ensure_converted()
+    except pack.PackUnavailable as exc:
+        raise ModelLoadError(entry.key, str(exc), f"Run `{pack.FIX}`.", exc.code, {"fix": pack.FIX}) from exc
 
 
 def download(entry: ModelEntry, progress: Callable[[float, str], None] | None = None) -> Path:
@@ -277,7 +302,7 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
     from core.device import choose_device, torch_device
 
     entry = registry.get(key)
-    t0 = time.perf_counter()
+    t0, rss0 = time.perf_counter(), _rss_mb()
     path = _weights_path(entry)
     choose_device()
     device = torch_device()
@@ -302,6 +327,7 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
     seconds = time.perf_counter() - t0
     _LOAD_SECONDS[(key, attention)] = seconds
     gc.collect()
+    _LOAD_MB[(key, attention)] = max(0.0, _rss_mb() - rss0)
     gc.freeze()  # the model's millions of long-lived objects leave the collector's view: later collections stay cheap
     first = next(model.parameters(), None)
     return ModelBundle(
@@ -372,6 +398,7 @@ def clear_cache() -> None:
         _cached.clear()
     _memo.clear()
     _LOAD_SECONDS.clear()
+    _LOAD_MB.clear()
 
 
 def load(key: str, *, attention: bool = False) -> ModelBundle:
@@ -380,19 +407,32 @@ def load(key: str, *, attention: bool = False) -> ModelBundle:
     ``attention=True`` loads a separate copy with eager attention so that forward passes
     can return attention maps, while other pages keep the faster default attention.
     Raises :class:`ModelLoadError` (never anything else) when it cannot be loaded.
+    A language model (``entry.is_llm``) has one copy, always with eager attention: both
+    calls return it.
     """
     try:
-        registry.get(key)
+        entry = registry.get(key)
     except KeyError as exc:
         raise ModelLoadError(key, "unknown model", "Pick a model from the list.", "unknown-model") from exc
-    return _cached(key, attention)
+    return _cached(key, attention or entry.is_llm)
 
 
 def loaded_name(key: str, attention: bool) -> str:
-    """How :func:`loaded_models` names a loaded copy (``"e5-small (attention)"``)."""
-    return key + " (attention)" if attention else key
+    """How :func:`loaded_models` names a loaded copy (``"e5-small (attention)"``; a language
+    model's one copy by its key)."""
+    try:
+        llm = registry.get(key).is_llm
+    except KeyError:
+        llm = False
+    return key + " (attention)" if attention and not llm else key
 
 
 def loaded_models() -> dict[str, float]:
     """Models loaded in this process so far: display key -> load seconds."""
     return {loaded_name(k, att): s for (k, att), s in sorted(_LOAD_SECONDS.items())}
+
+
+def loaded_memory() -> dict[str, float]:
+    """Models loaded in this process so far: display key -> MB the process grew by while it
+    loaded (resident memory; a model loaded while another grew may be over- or under-counted)."""
+    return {loaded_name(k, att): mb for (k, att), mb in sorted(_LOAD_MB.items())}

@@ -30,8 +30,9 @@ Source = Literal["bundled", "hub"]
 class ModelEntry:
     """One model the app can use.
 
-    ``location`` is, for ``bundled`` models, either ``"repo:<path relative to repo root>"``
-    or ``"package:<python package>/<sub folder>"``; for ``hub`` models the repository id.
+    ``location`` is, for ``bundled`` models, ``"repo:<path relative to repo root>"``,
+    ``"package:<python package>/<sub folder>"`` or ``"pack:<name>"`` (an opt-in pack,
+    ``make setup-llm``, converted into the model cache); for ``hub`` models the repository id.
     ``revision`` is a pinned commit id where one is known, else ``"main"``
     (``revision_note`` says why). ``builder`` is either one of the generic Hugging Face
     builders in ``core/loaders.py`` (``"hf-qa"``, ``"hf-seq-cls"``, ``"hf-encoder"``) or
@@ -57,6 +58,12 @@ class ModelEntry:
     @property
     def is_bundled(self) -> bool:
         return self.source == "bundled"
+
+    @property
+    def is_llm(self) -> bool:
+        """A language model that reads (``core.llm``): it answers by constrained generation,
+        loads on demand (never with the defaults) and always with eager attention."""
+        return self.builder.startswith("core.llm.")
 
     def reads(self, lang: str) -> bool:
         """Was this model made for ``lang`` text (``"*"``: many languages)?"""
@@ -115,6 +122,10 @@ def bundled_path(entry: ModelEntry) -> Path | None:
             return None
         p = Path(list(spec.submodule_search_locations)[0]) / sub
         return p if p.is_dir() else None
+    if kind == "pack":  # an opt-in pack converted into the model cache (make setup-llm)
+        from core.llm import pack
+
+        return pack.converted()
     raise ValueError(f"bad bundled location {entry.location!r} for {entry.key}")
 
 

@@ -3,21 +3,23 @@
 The passage and question are bound to the URL (``?context=``, ``?question=``, also
 ``?top_k=``; ``?model=`` through the model picker), so a shared link reproduces them.
 Online or with a cached span model the answer is an exact span; offline it comes from our
-e5 span model, or the best sentence(s) when that cannot load (the page says so).
+e5 span model, or the best sentence(s) when that cannot load (the page says so). A language
+model (``make setup-llm``) answers with a quote of the passage, streamed as it is written;
+"compare readers" (``?compare=true``) puts the span model and the language model side by side.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core.qa import answer_details
+from core.qa import QAResult, answer_details, is_llm, readers_to_compare
 from core.text import detect_language
 from ui.api_view import body, show_api
 from ui.i18n import lang, t
 from ui.layout import page_header
-from ui.models import model_picker
+from ui.models import model_picker, reason_text
 from ui.qa_examples import EXAMPLES, OPTIONS, first_example, matching_example
-from ui.qa_view import show_answer, show_prompt
+from ui.qa_view import show_answer, show_comparison, show_prompt, stream_into
 from ui.routing import use_navigation_routing
 from ui.run import run_once
 
@@ -54,6 +56,7 @@ with right:
     ).strip()
     chosen = model_picker("qa", detect_language(raw_context) if raw_context.strip() else lang(), key="qa_model")
     top_k = st.slider(t("qa.top_k"), 1, 5, 3, key="top_k", bind="query-params", help=t("qa.top_k_help"))
+    compare = st.toggle(t("qa.compare"), key="compare", bind="query-params", help=t("qa.compare_help"))
 with example_box:
     st.selectbox(
         t("qa.example"),
@@ -62,16 +65,46 @@ with example_box:
         key="qa_example",
         on_change=_use_example,
         help=t("qa.example_help"),
-        format_func=lambda k: t(f"qa.example.{k}"),
+        format_func={k: t(f"qa.example.{k}") for k in OPTIONS}.__getitem__,  # this run's language, whenever called
     )
 
 context = raw_context[:MAX_CHARS]
 if len(raw_context) > MAX_CHARS:
     st.warning(t("qa.too_long", n=len(raw_context), max=MAX_CHARS), icon="✂️")
+
+
+def _ask(model: str, *, slot: str | None = None) -> QAResult | None:
+    """``answer_details`` through ``run_once``; a language model's answer streams into a card
+    as it is written (the card gives way to the result)."""
+    if not is_llm(model):
+        return run_once(answer_details, question, context, model=model, top_k=top_k, slot=slot, spinner=t("qa.working"))
+    live = st.empty()
+    stream = stream_into(live, t("qa.llm_label"))
+    result = run_once(
+        answer_details,
+        question,
+        context,
+        model=model,
+        top_k=top_k,
+        slot=slot,
+        stream=stream,
+        spinner=t("qa.llm_working"),
+    )
+    live.empty()
+    return result
+
+
 if not question or not context.strip():
     show_prompt(question, context)
+elif compare:
+    readers = readers_to_compare(context, chosen)
+    span = _ask(readers.span, slot="qa-compare-span")
+    llm = _ask(readers.llm, slot="qa-compare-llm") if readers.llm else None
+    if span is not None:
+        show_comparison(question, context, span, llm, reason_text(readers.code) if readers.code else "")
+        show_api("/api/qa", body(question=question, context=context, model=readers.llm or readers.span, top_k=top_k))
 elif chosen is not None:  # None: the picker said why the chosen model cannot run
-    result = run_once(answer_details, question, context, model=chosen, top_k=top_k, spinner=t("qa.working"))
+    result = _ask(chosen)
     if result is not None:
         show_answer(question, context, result)
         show_api("/api/qa", body(question=question, context=context, model=chosen, top_k=top_k))

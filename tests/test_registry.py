@@ -20,7 +20,7 @@ def test_keys_unique_and_entries_complete():
             assert "/" in m.location
             assert m.revision == "main" and m.revision_note or len(m.revision) == 40
         else:
-            assert m.location.split(":")[0] in ("repo", "package")
+            assert m.location.split(":")[0] in ("repo", "package", "pack")
 
 
 def test_every_page_task_has_models():

@@ -6,6 +6,10 @@ and a line of figures, then the "Use via API" expander for what is shown. It is 
 changing the view, layer or head reruns only it (the model is never called here; the page
 computed ``res`` once), the API call included. The view, layer and
 head are bound to the URL (``?view=``, ``?layer=``, ``?head=``).
+
+A causal language model's result (``res.causal``) is drawn the same way; its notes say why
+the upper triangle is empty and how its query heads share key/value heads, and its rollout
+follows the last token (the one that has read the whole text) instead of the first.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ EXAMPLES = {
 VIEWS = ("head", "grid", "average", "rollout", "summary")
 PER_LAYER = ("head", "grid", "average")  # views that show one layer
 PER_HEAD = ("head", "grid")  # views that show one head
+MODEL_NOTES = ("causal", "grouped-kv")  # notes about the model itself, not this text
 
 
 def _point_head(p: dict) -> tuple[int, int] | None:
@@ -160,23 +165,34 @@ def _average(res: AttentionResult, view: View, layer: int, _head: int) -> tuple[
     return pd.DataFrame(mat, index=labels, columns=labels), f"attention-L{layer}-average.csv"
 
 
+def rollout_row(res: AttentionResult, view: View) -> int:
+    """Which token's rollout to show: the first one ([CLS], <s>) of an encoder; the last
+    shown one of a causal model, the only token that has read the whole text (its first
+    token attends only to itself, so its row would say nothing)."""
+    if not res.causal:
+        return 0
+    kept = np.flatnonzero(view.keep)
+    return int(kept[-1]) if len(kept) else len(res) - 1
+
+
 def _rollout(res: AttentionResult, view: View, _layer: int, _head: int) -> tuple[pd.DataFrame, str]:
     labels = list(view.labels)
-    vec = apply_view_vector(rollout(res.attentions)[0], view)
+    row = rollout_row(res, view)
+    vec = apply_view_vector(rollout(res.attentions)[row], view)
     kept_special = np.asarray(res.special)[view.keep]
     group_special = [bool(kept_special[view.groups == g].all()) for g in range(view.size)]
     _chart(
         rollout_figure(
             vec,
             labels,
-            title=t("attention.rollout_title", token=res.tokens[0]),
+            title=t("attention.rollout_title", token=res.token_labels()[row]),
             hover_word=t("attention.hover_share"),
             special=group_special,
         ),
         "attention-rollout",
         key="attn_rollout_chart",
     )
-    st.caption(t("attention.rollout_caption"))
+    st.caption(t("attention.rollout_caption_causal" if res.causal else "attention.rollout_caption"))
     return pd.DataFrame({t("attention.hover_share"): vec}, index=labels), "attention-rollout.csv"
 
 
@@ -220,13 +236,25 @@ def _number_picker(name: str, count: int, *, enabled: bool) -> int:
     return int(choice or 1)
 
 
+def note_text(res: AttentionResult, code: str) -> str:
+    """One of core's note codes (``res.notes``) in the interface language."""
+    if code == "truncated":
+        return t("attention.note.truncated", n=res.n_input_tokens, shown=len(res), limit=MAX_TOKENS)
+    if code == "grouped-kv":
+        return t("attention.note.grouped-kv", heads=res.heads, kv=res.kv_heads, group=res.kv_group)
+    return t(f"attention.note.{code}")
+
+
 def show_notes(res: AttentionResult, *, hide: bool, merge: bool) -> None:
     """What the reader should know about this result (core's note codes) and the options."""
+    model_notes = [note_text(res, c) for c in res.notes if c in MODEL_NOTES]
+    if model_notes:  # what kind of model this is, right under the model picker: one box
+        st.info("\n\n".join(model_notes), icon="ℹ️")
     for code in res.notes:
         if code == "truncated":
-            st.warning(t("attention.note.truncated", n=res.n_input_tokens, shown=len(res), limit=MAX_TOKENS), icon="✂️")
-        else:
-            st.info(t(f"attention.note.{code}"), icon="ℹ️")
+            st.warning(note_text(res, code), icon="✂️")
+        elif code not in MODEL_NOTES:
+            st.info(note_text(res, code), icon="ℹ️")
     notes = ([t("attention.hidden_note")] if hide else []) + ([t("attention.merged_note")] if merge else [])
     if notes:
         st.info(" ".join(notes), icon="🧮")
@@ -241,7 +269,7 @@ def show_attention(res: AttentionResult, *, hide: bool, merge: bool) -> None:
         res.special,
         hide_special=hide,
         groups=res.word if merge else None,
-        labels=res.word_labels() if merge else None,
+        labels=res.word_labels() if merge else res.token_labels(),
     )
     mode = st.segmented_control(
         t("attention.view"),

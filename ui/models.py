@@ -18,6 +18,8 @@ from ui.i18n import TABLE, lang, t
 
 
 def _status_label(av: Availability) -> str:
+    if av.code == "llm-not-installed":  # an opt-in pack: one command installs it
+        return "📦 " + t("picker.installable")
     return {
         "available": "✅ " + t("picker.available"),
         "downloadable": "⬇️ " + t("picker.downloadable"),

@@ -10,7 +10,7 @@ that scrolls a long passage's box to the best answer.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import streamlit as st
@@ -32,6 +32,7 @@ COLOURS: tuple[tuple[str, str], ...] = (
 )
 MIN_ALTERNATIVE_SCORE = 0.005  # runner-ups below 0.5% are noise: not shown
 ATTENTION_PAIR_CHARS = 300  # the attention page shows at most 128 tokens
+LLM_EXCERPT_CHARS = 160  # a language model's chat turn adds its own tokens: a shorter excerpt
 LONG_PASSAGE_CHARS = 1200  # longer passages get a scroll box opened at the best answer
 BOX_HEIGHT_PX = 320
 
@@ -63,11 +64,32 @@ def _mark(text: str, rank: int, score: float) -> str:
     )
 
 
-def highlight_html(context: str, answers: Sequence[SpanLike]) -> str:
+def _plain(context: str, a: int, b: int, read: Sequence[tuple[int, int]] | None) -> str:
+    """``context[a:b]`` escaped; with ``read`` (the parts a language model read), the rest dimmed."""
+    if read is None:
+        return html.escape(context[a:b])
+    out, pos = [], a
+    for s, e in sorted(read):
+        s, e = max(s, a), min(e, b)
+        if s >= e:
+            continue
+        if pos < s:
+            out.append(f'<span class="qa-unread" style="opacity:0.42">{html.escape(context[pos:s])}</span>')
+        out.append(html.escape(context[s:e]))
+        pos = e
+    if pos < b:
+        out.append(f'<span class="qa-unread" style="opacity:0.42">{html.escape(context[pos:b])}</span>')
+    return "".join(out)
+
+
+def highlight_html(
+    context: str, answers: Sequence[SpanLike], read: Sequence[tuple[int, int]] | None = None, first_rank: int = 0
+) -> str:
     """``context`` as escaped HTML with each answer wrapped in a coloured ``<mark>``.
 
-    ``answers`` are best first; the rank decides the colour. Answers overlapping a
-    better one, or with offsets outside ``context``, are left unmarked.
+    ``answers`` are best first; the rank (from ``first_rank``) decides the colour. Answers
+    overlapping a better one, or with offsets outside ``context``, are left unmarked.
+    ``read``: the parts of the passage a language model read; the others are dimmed.
     """
     ranked: list[tuple[int, SpanLike]] = []
     for rank, a in enumerate(answers):
@@ -80,10 +102,10 @@ def highlight_html(context: str, answers: Sequence[SpanLike]) -> str:
     out: list[str] = []
     pos = 0
     for rank, a in ranked:
-        out.append(html.escape(context[pos : a.start]))
-        out.append(_mark(context[a.start : a.end], rank, a.score))
+        out.append(_plain(context, pos, a.start, read))
+        out.append(_mark(context[a.start : a.end], rank + first_rank, a.score))
         pos = a.end
-    out.append(html.escape(context[pos:]))
+    out.append(_plain(context, pos, len(context), read))
     return "".join(out)
 
 
@@ -101,7 +123,14 @@ _SCROLL_SCRIPT = """
 """
 
 
-def passage_html(context: str, answers: Sequence[SpanLike], *, box_id: str = "qa-passage") -> tuple[str, bool]:
+def passage_html(
+    context: str,
+    answers: Sequence[SpanLike],
+    *,
+    box_id: str = "qa-passage",
+    read: Sequence[tuple[int, int]] | None = None,
+    first_rank: int = 0,
+) -> tuple[str, bool]:
     """The highlighted passage in a box, and whether the box scrolls (long passages).
 
     A long passage's box has a fixed height and a small script of ours scrolls it to the
@@ -113,16 +142,16 @@ def passage_html(context: str, answers: Sequence[SpanLike], *, box_id: str = "qa
         f'<div id="{box_id}" class="qa-passage" style="{height}position:relative;white-space:pre-wrap;'
         "word-break:break-word;line-height:1.75;font-size:1rem;padding:0.9rem 1.1rem;"
         'border:1px solid rgba(128,128,128,0.25);border-radius:0.6rem;background:rgba(128,128,128,0.04)">'
-        f"{highlight_html(context, answers)}</div>"
+        f"{highlight_html(context, answers, read, first_rank)}</div>"
     )
     if scrolls:
         box += _SCROLL_SCRIPT % {"box": box_id}
     return box, scrolls
 
 
-def answer_card_html(label: str, answer: SpanLike, confidence: str) -> str:
-    """The best answer, large, with its confidence as a bar."""
-    bg, border = colour(0)
+def answer_card_html(label: str, answer: SpanLike, confidence: str, rank: int = 0) -> str:
+    """The best answer, large, with its confidence as a bar (in the colour of ``rank``)."""
+    bg, border = colour(rank)
     p = max(0.0, min(1.0, float(answer.score))) * 100
     return (
         f'<div style="border-left:6px solid {border};background:{bg}33;border-radius:0.6rem;padding:0.8rem 1.1rem;'
@@ -133,6 +162,19 @@ def answer_card_html(label: str, answer: SpanLike, confidence: str) -> str:
         f'<div style="flex:0 0 180px;height:8px;border-radius:4px;background:rgba(128,128,128,0.2)">'
         f'<div style="width:{p:.1f}%;height:8px;border-radius:4px;background:{border}"></div></div>'
         f'<span style="font-size:0.9rem;opacity:0.85">{html.escape(confidence)}</span></div></div>'
+    )
+
+
+def streaming_card_html(label: str, text: str, status: str) -> str:
+    """The answer card while a language model writes it: the text so far and a cursor."""
+    bg, border = colour(0)
+    return (
+        f'<div class="qa-streaming" style="border-left:6px solid {border};background:{bg}22;border-radius:0.6rem;'
+        'padding:0.8rem 1.1rem;margin:0.4rem 0 0.8rem 0">'
+        f'<div style="font-size:0.85rem;opacity:0.75;margin-bottom:0.2rem">{html.escape(label)}</div>'
+        f'<div style="font-size:1.35rem;font-weight:650;line-height:1.4;word-break:break-word">{html.escape(text)}'
+        f'<span style="color:{border}">▍</span></div>'
+        f'<div style="font-size:0.85rem;opacity:0.7;margin-top:0.3rem">{html.escape(status)}</div></div>'
     )
 
 
@@ -216,35 +258,137 @@ def show_answer(question: str, context: str, result: QAResult) -> None:
     elif not shown:
         st.warning(t("qa.nothing_found"), icon="🤷")
     else:
-        label = t("qa.answer") if result.mode == "span" else t("qa.sentence_label")
+        label = {"span": t("qa.answer"), "llm": t("qa.llm_label")}.get(result.mode, t("qa.sentence_label"))
         st.html(answer_card_html(label, shown[0], t("qa.confidence", p=percent(shown[0].score))))
         if len(shown) > 1:
             st.markdown(f"**{t('qa.alternatives')}**")
             st.html(alternatives_html(shown[1:]))
         if len(shown) < len(result.answers):
             st.caption(t("qa.hidden_alternatives", n=len(result.answers) - len(shown)))
+    if result.mode == "llm":
+        st.caption(llm_reading_note(context, result) + " " + t("qa.llm_constrained"))
     st.markdown(f"**{t('qa.in_passage')}**")
-    box, scrolls = passage_html(context, shown)
+    box, scrolls = passage_html(context, shown, read=unread_shading(context, result))
     st.html(box, unsafe_allow_javascript=scrolls)
+    page_link_to("attention", t("common.view_attention"), attention_link(question, context, result), icon="🔍")
+    st.caption(t("qa.answered_by", model=model_label(result.model)))
+    show_details(result)
+
+
+def llm_reading_note(context: str, result: QAResult) -> str:
+    """Which parts of the passage the language model read, in words."""
+    chars = sum(e - s for s, e in result.segments)
+    if len(result.segments) <= 1 and chars >= len(context.strip()):
+        return t("qa.llm_read_all", chars=f"{len(context):,}")
+    return t("qa.llm_read_parts", n=len(result.segments), chars=f"{chars:,}", total=f"{len(context):,}")
+
+
+def unread_shading(context: str, result: QAResult) -> tuple[tuple[int, int], ...] | None:
+    """The parts to leave undimmed: what a language model read, when it did not read it all."""
+    if result.mode != "llm" or not result.segments:
+        return None
+    return None if sum(e - s for s, e in result.segments) >= len(context.strip()) else result.segments
+
+
+def attention_link(question: str, context: str, result: QAResult) -> dict[str, str]:
+    """The attention page's parameters for this answer: the question and the answer's passage
+    for an encoder; for a language model, its last chat turn as it read it (the answer's
+    sentence and the question) followed by its answer."""
+    if result.mode == "llm" and result.answers:
+        from core.llm.reader import attention_prompt
+
+        excerpt = attention_pair(context, result)[:LLM_EXCERPT_CHARS]
+        text = attention_prompt(question, excerpt, result.answers[0].text, result.language)
+        return {"text": text, "model": result.model}
     link = {"text": question, "pair": attention_pair(context, result)}
     if result.attention_model:
         link["model"] = result.attention_model  # the QA model's own attention
-    page_link_to("attention", t("common.view_attention"), link, icon="🔍")
-    st.caption(t("qa.answered_by", model=model_label(result.model)))
-    show_details(result)
+    return link
+
+
+def stream_into(slot: object, label: str) -> Callable[[str], None]:
+    """A callback that draws a language model's answer into ``slot`` (an ``st.empty()``)
+    as it grows."""
+
+    def show(text: str) -> None:
+        slot.html(streaming_card_html(label, text, t("qa.llm_streaming")))  # type: ignore[attr-defined]
+
+    return show
+
+
+def _agreement(a: QAResult, b: QAResult) -> str:
+    if not a.answers or not b.answers:
+        return ""
+    x, y = a.answers[0], b.answers[0]
+    if (x.start, x.end) == (y.start, y.end):
+        return t("qa.compare_agree")
+    if x.start < y.end and y.start < x.end:
+        return t("qa.compare_overlap")
+    return t("qa.compare_differ")
+
+
+def show_comparison(question: str, context: str, span: QAResult, llm: QAResult | None, why_no_llm: str) -> None:
+    """The span model and the language-model reader side by side: each one's answer, score
+    and latency, then the passage with both answers highlighted (amber: span model, blue:
+    language model)."""
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown(f"**{t('qa.compare_span')}** · {model_label(span.model)}")
+        _compare_card(span, t("qa.answer") if span.mode == "span" else t("qa.sentence_label"))
+    with right:
+        if llm is None:
+            st.markdown(f"**{t('qa.compare_llm')}**")
+            st.info(t("qa.compare_no_llm", reason=why_no_llm), icon="📦")
+        else:
+            st.markdown(f"**{t('qa.compare_llm')}** · {model_label(llm.model)}")
+            _compare_card(llm, t("qa.llm_label"), first_rank=1)
+    if llm is not None:
+        if note := _agreement(span, llm):
+            st.caption(note)
+        st.caption(llm_reading_note(context, llm) + " " + t("qa.llm_constrained"))
+    st.markdown(f"**{t('qa.in_passage')}**")
+    both = [a for a in (span.answers[:1] if span.answers and not span.no_answer else ())]
+    marks = both + ([llm.answers[0]] if llm is not None and llm.answers else [])
+    shading = unread_shading(context, llm) if llm else None
+    box, scrolls = passage_html(context, marks, read=shading, first_rank=0 if both else 1)
+    st.html(box, unsafe_allow_javascript=scrolls)
+    if llm is not None:
+        st.caption(t("qa.compare_legend", first=model_label(span.model), second=model_label(llm.model)))
+        page_link_to("attention", t("common.view_attention"), attention_link(question, context, llm), icon="🔍")
+
+
+def _compare_card(result: QAResult, label: str, first_rank: int = 0) -> None:
+    """One reader's column: its best answer (in its highlight colour), confidence and timing."""
+    if result.no_answer:
+        st.warning(t("qa.no_answer", p=percent(result.null_score)), icon="🤷")
+    elif not result.answers:
+        st.warning(t("qa.nothing_found"), icon="🤷")
+    else:
+        best = result.answers[0]
+        st.html(answer_card_html(label, best, t("qa.confidence", p=percent(best.score)), rank=first_rank))
+    timing = t("qa.compare_latency", ms=f"{result.latency_ms:,.0f}")
+    if result.mode == "llm":
+        timing += " · " + t("qa.compare_first_token", ms=f"{result.first_token_ms:,.0f}")
+    st.caption(f"⏱️ {timing} · {result.device.upper() if result.device == 'cpu' else result.device}")
 
 
 def show_details(result: QAResult) -> None:
     """Model, method, device, windows or sentences, latency, language and notes."""
     span = result.mode == "span"
+    llm = result.mode == "llm"
+    mode = t("qa.d_mode_llm") if llm else t("qa.d_mode_span") if span else t("qa.d_mode_sentence")
+    count = t("qa.d_parts") if llm else t("qa.d_windows", n=result.window_tokens) if span else t("qa.d_sentences")
     rows = [
         (t("qa.d_model"), model_label(result.model)),
-        (t("qa.d_mode"), t("qa.d_mode_span") if span else t("qa.d_mode_sentence")),
+        (t("qa.d_mode"), mode),
         (t("qa.d_device"), result.device.upper() if result.device == "cpu" else result.device),
-        (t("qa.d_windows", n=result.window_tokens) if span else t("qa.d_sentences"), str(result.windows)),
+        (count, str(result.windows)),
         (t("qa.d_latency"), f"{result.latency_ms:.0f} ms"),
         (t("qa.d_language"), t(f"lang.{result.language}")),
     ]
+    if llm:
+        rows.insert(5, (t("qa.d_first_token"), f"{result.first_token_ms:.0f} ms"))
+        rows.insert(6, (t("qa.d_tokens"), str(result.tokens)))
     if "question-cut" in result.notes:
         rows.append((t("qa.d_note"), t("qa.note.question-cut", n=result.question_tokens)))
     with st.expander(t("qa.details")):

@@ -71,13 +71,16 @@ def run_once(
     slot: str | None = None,
     footer_model: str | None = None,
     spinner: str | None = None,
+    stream: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> R | None:
     """``task(*args, **kwargs)`` once per session and distinct inputs (on the inference API
     when one is configured, see :mod:`core.remote`); ``None`` after an error
     (already shown on the page). Every other keyword (``model=`` included) goes to the task.
     ``footer_model`` names the model for the footer when the result does not carry it in
-    ``.model``; ``spinner`` shows a message while the task runs."""
+    ``.model``; ``spinner`` shows a message while the task runs; ``stream`` is passed to a
+    local task as ``on_token`` (a language model's answer as it grows; not part of the
+    memo's key, not sent to a remote API, which answers whole)."""
     name = _slot(task, slot)
     key = digest((args, sorted(kwargs.items())))
     memo: dict[str, tuple[str, Any, float]] = st.session_state.setdefault(_MEMO, {})
@@ -88,7 +91,12 @@ def run_once(
     with friendly_errors():
         with st.spinner(spinner) if spinner else contextlib.nullcontext():
             t0 = time.perf_counter()
-            result = remote.call(task, *args, **kwargs) if remote.enabled() else task(*args, **kwargs)
+            if remote.enabled():
+                result = remote.call(task, *args, **kwargs)
+            elif stream is not None:
+                result = task(*args, on_token=stream, **kwargs)
+            else:
+                result = task(*args, **kwargs)
             ms = (time.perf_counter() - t0) * 1000
         own = getattr(result, "latency_ms", None)  # the task's own figure leaves out a first model load
         if isinstance(own, (int, float)) and own > 0:

@@ -1,4 +1,5 @@
-"""Attention maps of a transformer encoder: every layer and head, raw and exact.
+"""Attention maps of a transformer (encoder or causal language model): every layer and
+head, raw and exact.
 
 ``attention_maps(text, model=..., text_pair=...)`` tokenizes the text (at most
 ``max_tokens`` tokens, special tokens included), runs one forward pass of an
@@ -6,6 +7,14 @@ eager-attention copy of the model (``loaders.load(key, attention=True)``) and re
 :class:`AttentionResult` whose ``attentions`` are the softmax weights the model used:
 numpy float32 of shape ``(layers, heads, T, T)``, row ``i`` = how token ``i`` attends to
 every token, every row summing to 1.
+
+A causal language model (``qwen-0.5b-reader``: a decoder, 24 layers, 14 query heads
+sharing 2 key/value heads) is shown the same way: its maps are lower-triangular (each
+token attends only to itself and earlier ones), which :attr:`AttentionResult.causal` and
+the ``"causal"`` note say, and :attr:`AttentionResult.kv_heads` / the ``"grouped-kv"``
+note say when its query heads share key/value heads (grouped-query attention; the maps
+are still one per query head). Its linear layers may be int8 (dynamic quantisation): the
+attention weights themselves are float32 softmax output either way.
 
 Any registry model of a text task can be shown when named explicitly (e.g. the QA or
 sentiment model that just produced a result, whose registry tasks do not list
@@ -53,6 +62,15 @@ class NoAttentionMaps(RuntimeError):
 # Registry tasks whose models are transformers over text: their attention can be shown.
 TEXT_TASKS = frozenset({"attention", "embedding", "zero-shot", "qa", "sentiment"})
 
+# transformers ``model_type`` values of decoder-only (causal) language models.
+CAUSAL_TYPES = frozenset(
+    {
+        "gpt2", "gpt_neo", "gpt_neox", "gptj", "bloom", "opt", "falcon", "llama", "mistral", "mixtral",
+        "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "phi", "phi3", "gemma", "gemma2", "gemma3_text",
+        "starcoder2", "olmo", "olmo2", "smollm3", "stablelm", "codegen", "granite", "cohere",
+    }
+)  # fmt: skip
+
 
 def can_show(key: str) -> bool:
     """Can :func:`attention_maps` show model ``key`` when it is named explicitly? True for
@@ -92,6 +110,12 @@ class AttentionResult:
     (-1, 0, 0) for special tokens.
     ``truncated``: the input had more than ``max_tokens`` tokens; ``n_input_tokens``
     how many it had.
+    ``causal``: the model is a decoder (causal language model): token ``i`` attends only
+    to tokens ``0..i``, so ``attentions[..., i, j] == 0`` for every ``j > i``.
+    ``kv_heads``: how many key/value heads the ``heads`` query heads share (grouped-query
+    attention, e.g. 14 query heads reading 2 key/value heads), 0 when every head has its own.
+    ``labels``: ``(T,)`` the tokens as a reader sees them (byte-level BPE decoded, e.g.
+    "è¿Ļ" -> "这"); empty in results made before it existed: see :meth:`token_labels`.
     """
 
     tokens: tuple[str, ...]
@@ -106,6 +130,9 @@ class AttentionResult:
     text_pair: str | None
     n_input_tokens: int
     seconds: float
+    causal: bool = False
+    kv_heads: int = 0
+    labels: tuple[str, ...] = ()
 
     @property
     def layers(self) -> int:
@@ -115,6 +142,15 @@ class AttentionResult:
     def heads(self) -> int:
         return int(self.attentions.shape[1])
 
+    @property
+    def kv_group(self) -> int:
+        """Query heads per key/value head (7 for 14 query heads over 2); 1 without grouping."""
+        return self.heads // self.kv_heads if self.kv_heads else 1
+
+    def token_labels(self) -> tuple[str, ...]:
+        """``(T,)`` one readable label per token (``labels``, else the tokens)."""
+        return self.labels if len(self.labels) == len(self.tokens) else self.tokens
+
     def __len__(self) -> int:
         return len(self.tokens)
 
@@ -122,9 +158,14 @@ class AttentionResult:
     def notes(self) -> tuple[str, ...]:
         """Codes of what the reader should know (the ``ui`` translates them):
         ``"truncated"`` (only the first ``len(self)`` of ``n_input_tokens`` tokens are
-        shown), ``"no-text-tokens"`` (the model saw only special tokens)."""
-        out = ("truncated",) if self.truncated else ()
-        return out + (() if not all(self.special) else ("no-text-tokens",))
+        shown), ``"no-text-tokens"`` (the model saw only special tokens), ``"causal"`` (a
+        causal language model: each token attends only to itself and earlier tokens, so
+        the upper triangle of every map is empty, by design), ``"grouped-kv"`` (the
+        ``heads`` query heads share ``kv_heads`` key/value heads, ``kv_group`` each)."""
+        out: tuple[str, ...] = ("truncated",) if self.truncated else ()
+        out += ("no-text-tokens",) if all(self.special) else ()
+        out += ("causal",) if self.causal else ()
+        return out + (("grouped-kv",) if self.kv_heads else ())
 
     def span_text(self, i: int) -> str:
         """The original characters behind token ``i`` (the token itself for special tokens)."""
@@ -137,14 +178,15 @@ class AttentionResult:
     def word_labels(self) -> list[str]:
         """One label per merged group (see ``word``): the original text of its pieces
         (from the first piece's start to the last one's end, pieces without characters such
-        as SentencePiece's lone "▁" left out); a special token's own name."""
+        as SentencePiece's lone "▁" left out); a special token's own name, a piece without
+        characters (a line break) its label."""
         labels: list[str] = []
         n_groups = max(self.word) + 1 if self.word else 0
         for g in range(n_groups):
             idx = [i for i, w in enumerate(self.word) if w == g]
             real = [self.spans[i] for i in idx if self.spans[i][0] >= 0 and self.spans[i][2] > self.spans[i][1]]
             if not real:
-                labels.append(self.tokens[idx[0]])
+                labels.append(self.token_labels()[idx[0]])
                 continue
             seg = real[0][0]
             src = self.text if seg == 0 else (self.text_pair or "")
@@ -158,14 +200,53 @@ def readable(text: str) -> bool:
     return bool(text) and bool(clean(text).strip())
 
 
+def is_causal(model: Any, attentions: np.ndarray | None = None) -> bool:
+    """Is ``model`` a decoder whose tokens attend only to earlier ones? Its config says so
+    (a ``...ForCausalLM`` / ``...LMHeadModel`` class or architecture, ``is_decoder``, or a
+    decoder-only ``model_type``), or the maps show it: ``attentions`` ``(L, H, T, T)`` with
+    ``T >= 2`` and nothing at all above the diagonal (a softmax never gives an exact 0
+    unless the position is masked)."""
+    cfg = getattr(model, "config", None)
+    if cfg is not None and not getattr(cfg, "is_encoder_decoder", False):
+        names = [type(model).__name__, *(getattr(cfg, "architectures", None) or [])]
+        if any(str(n).endswith(("ForCausalLM", "LMHeadModel")) for n in names):
+            return True
+        if getattr(cfg, "is_decoder", False) is True or getattr(cfg, "model_type", None) in CAUSAL_TYPES:
+            return True
+    if attentions is None or attentions.ndim != 4 or attentions.shape[-1] < 2:
+        return False
+    return not np.triu(attentions, k=1).any()
+
+
+def kv_heads(model: Any, heads: int) -> int:
+    """Key/value heads shared by ``heads`` query heads (grouped-query attention: Qwen2.5
+    0.5B has 2 for 14), from the model's config; 0 when each head has its own."""
+    cfg = getattr(model, "config", None)
+    for name in ("num_key_value_heads", "num_kv_heads"):
+        kv = getattr(cfg, name, None)
+        if isinstance(kv, int) and 0 < kv < heads and heads % kv == 0:
+            return kv
+    return 0
+
+
 def _forward(model: Any, enc: dict[str, Any]) -> np.ndarray:
     """Forward (the caller holds the model's lock): ``(layers, heads, T, T)`` float32.
 
     A model whose output has no attentions but which holds its transformers encoder as
-    ``model.bert`` (a pooled-feature classifier of ours) shows that encoder's attention."""
+    ``model.bert`` (a pooled-feature classifier of ours) shows that encoder's attention.
+    A causal language model keeps no cache and computes the logits of the last token only
+    (not ``T x vocabulary``), when its ``forward`` takes those arguments."""
+    import inspect
+
     import torch
 
-    out = model(**enc, output_attentions=True)
+    params = inspect.signature(model.forward).parameters
+    extra: dict[str, Any] = {}
+    if "logits_to_keep" in params:
+        extra["logits_to_keep"] = 1
+    if "use_cache" in params:
+        extra["use_cache"] = False
+    out = model(**enc, **extra, output_attentions=True)
     atts = getattr(out, "attentions", None)
     encoder = getattr(model, "bert", None)
     if not atts and isinstance(encoder, torch.nn.Module):
@@ -185,6 +266,7 @@ def _attention(
     with locked(bundle):
         arr = _forward(bundle.model, model_inputs(bundle.model, x.enc, device))
     seconds = time.perf_counter() - t0
+    heads = int(arr.shape[1])
     return AttentionResult(
         tokens=tuple(x.tokens),
         attentions=arr,
@@ -198,6 +280,9 @@ def _attention(
         text_pair=x.pair,
         n_input_tokens=x.n_input,
         seconds=seconds,
+        causal=is_causal(bundle.model, arr),
+        kv_heads=kv_heads(bundle.model, heads),
+        labels=tuple(x.labels),
     )
 
 
@@ -211,7 +296,8 @@ def attention_from_model(
     key: str = "custom",
     lock: Any = None,
 ) -> AttentionResult:
-    """Attention of any transformers encoder / sequence classifier loaded with eager attention.
+    """Attention of any transformers encoder, sequence classifier or causal language model
+    (``...ForCausalLM``) loaded with eager attention (``attn_implementation="eager"``).
 
     ``model(**enc, output_attentions=True).attentions`` is a tuple of ``layers`` tensors
     ``(1, heads, T, T)``; they are stacked, cast to float32 and moved to the CPU. The
@@ -271,7 +357,10 @@ def attention_maps(
             code="not-a-text-model",
         )
     bundle = loaders.load(model, attention=True)
-    if bundle.preprocessor is None or not callable(bundle.preprocessor):
+    tokenizer = bundle.preprocessor
+    if not callable(tokenizer) and callable(getattr(tokenizer, "tokenizer", None)):
+        tokenizer = tokenizer.tokenizer  # a reader's bundle of tokenizer and vocabulary
+    if tokenizer is None or not callable(tokenizer):
         raise loaders.ModelLoadError(
             model,
             "this model has no tokenizer, so no attention over text",
@@ -279,6 +368,6 @@ def attention_maps(
             code="not-a-text-model",
         )
     try:
-        return _attention(bundle, bundle.preprocessor, text, text_pair, max_tokens, model)
+        return _attention(bundle, tokenizer, text, text_pair, max_tokens, model)
     except NoAttentionMaps as exc:
         raise loaders.ModelLoadError(model, str(exc), "Pick a model from the list.", code="no-attention-maps") from exc

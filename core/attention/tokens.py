@@ -4,10 +4,17 @@ word it belongs to, so word pieces can be merged into words for display).
 
 Plain Python over a Hugging Face tokenizer (fast ones give character offsets and word
 ids; slow ones fall back to "##" continuation pieces). No model is run here.
+
+Byte-level BPE tokenizers (GPT-2, Qwen2: no special tokens added to a plain text) work too:
+their tokens are bytes written as characters ("Ġworld", "è¿Ļ" for "这"), so each token
+also gets a readable label (:func:`token_labels`), the pieces of one character that BPE cut
+between its bytes (an emoji, a rare Chinese character) share its group, and special tokens
+typed in the text (ChatML's ``<|im_start|>``) are marked special like [CLS] or </s>.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +22,8 @@ from typing import Any
 from core.text import is_cjk
 
 _METASPACE = "\u2581"  # SentencePiece's word-start mark ("▁")
+_ZWJ = "\u200d"
+_SKIN_TONES = range(0x1F3FB, 0x1F400)  # emoji modifiers: part of the emoji before them
 
 
 def clean(text: str) -> str:
@@ -44,8 +53,26 @@ def _is_punct(piece: str) -> bool:
 
 
 def _is_mark(piece: str) -> bool:
-    """Only combining marks, variation selectors and joiners (e.g. the U+FE0F after ❤)."""
-    return bool(piece) and all(unicodedata.category(ch)[0] == "M" or unicodedata.category(ch) == "Cf" for ch in piece)
+    """Only combining marks, variation selectors, joiners (e.g. the U+FE0F after ❤) and emoji
+    skin tones (the 🏽 of 👍🏽)."""
+    return bool(piece) and all(
+        unicodedata.category(ch)[0] == "M" or unicodedata.category(ch) == "Cf" or ord(ch) in _SKIN_TONES for ch in piece
+    )
+
+
+def _same_character(i: int, spans: list[tuple[int, int, int]], texts: tuple[str, str]) -> bool:
+    """Does token ``i`` continue the character(s) of token ``i - 1``? Byte-level BPE cuts
+    a character between its bytes (🎉 = "ðŁ" "İ" "ī"): every piece gets the whole
+    character's offsets, so their spans overlap. An emoji after a zero-width joiner
+    (👨‍👩‍👧) continues the one before too."""
+    if i == 0:
+        return False
+    (seg, start, end), (pseg, pstart, pend) = spans[i], spans[i - 1]
+    if seg < 0 or seg != pseg:
+        return False
+    if start < pend and pstart < end:
+        return True
+    return pend > pstart and pend == start and texts[seg][pstart:pend].endswith(_ZWJ)
 
 
 def _word_groups(
@@ -77,8 +104,17 @@ def _word_groups(
             groups.append(g)
             carry, prev = has_next, None
             continue
+        if w is not None and not piece.strip() and i + 1 < n and (seq_ids[i + 1], word_ids[i + 1]) == (s, w):
+            g += 1  # a byte-level "Ġ" cut off its word (" ❤" -> "Ġ" + the heart's bytes): joins it
+            groups.append(g)
+            carry, prev = True, (s, w)
+            continue
         if w is not None and _is_mark(piece) and groups and seq_ids[i - 1] == s and word_ids[i - 1] is not None:
             groups.append(g)  # a variation selector or joiner belongs to the character before
+            continue
+        if w is not None and groups and word_ids[i - 1] is not None and _same_character(i, spans, texts):
+            groups.append(g)  # another byte of the same character (byte-level BPE)
+            carry = False
             continue
         alone = w is None or any(is_cjk(ch) for ch in piece) or _is_punct(piece.strip())
         if not carry and (alone or (s, w) != prev):
@@ -99,9 +135,82 @@ def _fallback_groups(tokens: list[str], special: list[bool]) -> list[int]:
     return groups
 
 
+def special_ids(tokenizer: Any) -> set[int]:
+    """Ids of the tokenizer's special tokens: its named ones ([CLS], </s>...) and every added
+    token flagged special (ChatML's ``<|im_start|>``, which transformers does not list in
+    ``all_special_ids``); [UNK] is left out: it stands for real text."""
+    ids = set(getattr(tokenizer, "all_special_ids", []) or [])
+    added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    ids.update(int(i) for i, tok in dict(added).items() if getattr(tok, "special", False))
+    ids.discard(getattr(tokenizer, "unk_token_id", None))
+    return ids
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level alphabet: character -> the byte it stands for ("Ġ" -> 0x20)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[chr(b)] = b
+        else:
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_marks() -> dict[int, str]:
+    """The other way round: byte -> its character (0x20 -> "Ġ", 0x0A -> "Ċ")."""
+    return {b: ch for ch, b in _byte_decoder().items()}
+
+
+def is_byte_level(tokenizer: Any) -> bool:
+    """Does ``tokenizer`` write bytes as characters (GPT-2, RoBERTa, Qwen2 byte-level BPE)?"""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    decoder = getattr(backend, "decoder", None)
+    return type(decoder).__name__ == "ByteLevel"
+
+
+def byte_label(token: str) -> str:
+    """A byte-level token as a reader sees it: its UTF-8 text ("è¿Ļå®¶" -> "这家"), the
+    markers of spaces and line breaks kept ("Ġworld", "Ċ"), and the bytes of a cut
+    character in hex ("ðŁ" -> "<F0 9F>"). Tokens outside the alphabet come back as they are."""
+    table = _byte_decoder()
+    if not token or any(ch not in table for ch in token):
+        return token
+    raw = bytes(table[ch] for ch in token)
+    text = raw.decode("utf-8", errors="surrogateescape")  # a cut character: lone surrogates
+    out: list[str] = []
+    cut: list[int] = []
+    marks = _byte_marks()
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte of a cut character
+            cut.append(code - 0xDC00)
+            continue
+        if cut:
+            out.append("<" + " ".join(f"{b:02X}" for b in cut) + ">")
+            cut = []
+        out.append(marks[code] if code < 0x80 and (ch.isspace() or not ch.isprintable()) else ch)
+    if cut:
+        out.append("<" + " ".join(f"{b:02X}" for b in cut) + ">")
+    return "".join(out)
+
+
+def token_labels(tokenizer: Any, tokens: list[str], special: list[bool]) -> list[str]:
+    """One readable label per token: byte-level tokens decoded (:func:`byte_label`), the
+    others (WordPiece "##ing", SentencePiece "▁word", special tokens) as they are."""
+    if not is_byte_level(tokenizer):
+        return list(tokens)
+    return [tok if sp else byte_label(tok) for tok, sp in zip(tokens, special)]
+
+
 @dataclass(frozen=True)
 class Encoded:
-    """A tokenized input with everything the result needs to explain it."""
+    """A tokenized input with everything the result needs to explain it; ``labels`` are
+    the tokens as a reader should see them (see :func:`token_labels`)."""
 
     enc: dict[str, Any]
     tokens: list[str]
@@ -112,6 +221,7 @@ class Encoded:
     text: str
     pair: str | None
     n_input: int
+    labels: list[str]
 
 
 def encode(model: Any, tokenizer: Any, text: str, text_pair: str | None, max_tokens: int) -> Encoded:
@@ -140,13 +250,14 @@ def encode(model: Any, tokenizer: Any, text: str, text_pair: str | None, max_tok
     offsets = enc.pop("offset_mapping", None)
     ids = enc["input_ids"][0].tolist()
     tokens = tokenizer.convert_ids_to_tokens(ids)
-    special_ids = set(getattr(tokenizer, "all_special_ids", []) or [])
-    special_ids.discard(getattr(tokenizer, "unk_token_id", None))  # [UNK] stands for real text
-    special = [i in special_ids for i in ids]
+    specials = special_ids(tokenizer)
+    special = [i in specials for i in ids]
     texts = (text, pair or "")
     if fast:
-        seq_ids = enc.sequence_ids(0)
-        word_ids = enc.word_ids(0)
+        # a special token typed in the text (ChatML's <|im_start|>) counts as special
+        # (no sentence, no characters, a group of its own), like the ones the tokenizer adds
+        seq_ids = [None if sp else s for s, sp in zip(enc.sequence_ids(0), special)]
+        word_ids = [None if sp else w for w, sp in zip(enc.word_ids(0), special)]
         offs = offsets[0].tolist()
         spans = [(-1, 0, 0) if s is None else (int(s), int(a), int(b)) for s, (a, b) in zip(seq_ids, offs)]
         spans = _trim(spans, texts)
@@ -163,4 +274,5 @@ def encode(model: Any, tokenizer: Any, text: str, text_pair: str | None, max_tok
         types = tt[0].tolist() if tt is not None else [0] * len(ids)
         segment = [-1 if sp else int(t) for sp, t in zip(special, types)]
         groups = _fallback_groups(tokens, special)
-    return Encoded(dict(enc), tokens, special, segment, groups, spans, text, pair, n_input)
+    labels = token_labels(tokenizer, tokens, special)
+    return Encoded(dict(enc), tokens, special, segment, groups, spans, text, pair, n_input, labels)

@@ -152,13 +152,13 @@ def generate_span(
     with torch.inference_mode():
         while steps < max_new_tokens:
             steps += 1
-            out = model(input_ids=ids, past_key_values=past, use_cache=True)
+            out = model(input_ids=ids, past_key_values=past, use_cache=True, logits_to_keep=1)  # last position only
             past = out.past_key_values
             logits = out.logits[0, -1].float()
             allowed = constraint.allowed()
             if not allowed:
                 break
-            index = torch.tensor(sorted(allowed), dtype=torch.long)
+            index = torch.tensor(sorted(allowed), dtype=torch.long, device=logits.device)
             masked = torch.full_like(logits, float("-inf"))
             masked[index] = logits[index]
             p = torch.softmax(masked, dim=-1)
@@ -169,7 +169,7 @@ def generate_span(
             constraint.advance(choice)
             if on_token is not None:
                 on_token(constraint.generated.decode("utf-8", errors="ignore"))
-            ids = torch.tensor([[choice]], dtype=torch.long)
+            ids = torch.tensor([[choice]], dtype=torch.long, device=prompt_ids.device)
     span = constraint.span()
     if span is None:
         return Generated(-1, -1, "", steps, 0.0)

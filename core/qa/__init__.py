@@ -7,6 +7,10 @@ text`` always). Two modes:
 - ``"span"``: a Hub extractive QA model (registry builder ``hf-qa``) gives start/end
   logits that :mod:`core.qa.span` decodes into exact spans, across overlapping windows,
   with "no answer" for SQuAD 2.0 models.
+- ``"llm"``: a language model of the registry (``qwen-0.5b-reader``, opt-in pack, or a
+  Qwen2.5 instruct model from the Hub) reads the passage (its most relevant parts when
+  long) and answers with a span of it: decoding is constrained to the passage
+  (:mod:`core.llm`), so the answer has exact offsets too; ``on_token`` streams it.
 - ``"sentence"``: the fallback when no span model can be loaded: :mod:`core.qa.retrieval`
   returns the sentences most likely to hold the answer (a sentence encoder of the registry
   that reads the passage's language, MiniLM for English; else lexical, e.g. for Chinese),
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -34,7 +39,7 @@ from core import registry
 from core.availability import default_model
 from core.text import detect_language
 
-Kind = Literal["span", "sentence"]
+Kind = Literal["span", "sentence", "llm"]
 LEXICAL = "lexical"  # pseudo model key: lexical sentence retrieval, no weights
 
 
@@ -79,10 +84,16 @@ class QAResult:
     why: str = ""  # "chosen" | "default" | "model-language" | "fallback"
     window_tokens: int = 0  # span mode: tokens per window
     question_tokens: int = 0  # span mode: the most tokens of the question that are read
+    segments: tuple[tuple[int, int], ...] = ()  # llm mode: the parts of the passage it read (offsets)
+    first_token_ms: float = 0.0  # llm mode: time to the first answer token
+    tokens: int = 0  # llm mode: tokens generated
 
     @property
     def attention_model(self) -> str | None:
-        """The model whose attention explains this answer (a bundled span model), else ``None``."""
+        """The model whose attention explains this answer (a bundled span model or a language
+        model), else ``None``."""
+        if self.mode == "llm":
+            return self.model
         if self.mode != "span":
             return None
         try:
@@ -143,7 +154,17 @@ def sentence_fallback(lang: str) -> str:
     return LEXICAL
 
 
+def is_llm(key: str) -> bool:
+    """Does ``key`` answer by constrained generation (a language model of the registry)?"""
+    try:
+        return registry.get(key).is_llm
+    except KeyError:
+        return False
+
+
 def _mode(model: str) -> Kind:
+    if is_llm(model):
+        return "llm"
     return "sentence" if is_sentence_model(model) else "span"
 
 
@@ -151,10 +172,18 @@ def _can_abstain(model: str) -> bool:
     return "squad2" in registry.get(model).location.lower()
 
 
-def answer_details(question: str, context: str, *, model: str | None = None, top_k: int = 3) -> QAResult:
+def answer_details(
+    question: str,
+    context: str,
+    *,
+    model: str | None = None,
+    top_k: int = 3,
+    on_token: Callable[[str], None] | None = None,
+) -> QAResult:
     """Answer ``question`` from ``context`` and say how (see :class:`QAResult`).
 
-    ``latency_ms`` counts answering only, not the one-time model load.
+    ``latency_ms`` counts answering only, not the one-time model load. ``on_token`` is told
+    the answer so far as a language model generates it (other models answer at once).
 
     Empty question or context: no answers and no model call. Raises
     ``core.loaders.ModelLoadError`` when the model cannot be loaded.
@@ -174,6 +203,8 @@ def answer_details(question: str, context: str, *, model: str | None = None, top
 
     if _mode(chosen.model) == "sentence":
         return told(_answer_sentences(question, context, chosen.model, top_k, lang))
+    if _mode(chosen.model) == "llm":  # chosen by the visitor: when it cannot load, the page says why
+        return told(_answer_llm(question, context, chosen.model, lang, on_token))
     from core.loaders import ModelLoadError
 
     try:
@@ -185,6 +216,64 @@ def answer_details(question: str, context: str, *, model: str | None = None, top
         result = _answer_sentences(question, context, sentence_fallback(lang), top_k, lang)
         code = err.code or "span-model-unavailable"
         return replace(result, fallback=code, fallback_from=chosen.model, requested=chosen.model, why="fallback")
+
+
+@dataclass(frozen=True)
+class Readers:
+    """The two readers "compare readers" runs: the ``span`` model (or sentence retrieval when
+    none can run), and the language model ``llm`` (``None`` when none can run here; ``code``
+    then says why, e.g. ``llm-not-installed``)."""
+
+    span: str
+    llm: str | None
+    code: str = ""
+
+
+def readers_to_compare(context: str, model: str | None = None) -> Readers:
+    """The span model and the language model to put side by side for ``context``: the chosen
+    ``model`` on its side, and for the other side the default span model of the passage's
+    language, or the best language model that can run now (installed first, then one to
+    download)."""
+    from core.availability import availability
+
+    lang = passage_language(context)
+    span = model if model and not is_llm(model) else route(context).model
+    if model and is_llm(model):
+        return Readers(span, model)
+    usable = []
+    code = ""
+    for entry in registry.entries("qa", lang):
+        if entry.is_llm:
+            av = availability(entry)
+            if av.usable:
+                usable.append((av.status == "available", entry.quality, entry.key))
+            elif entry.is_bundled:
+                code = av.code
+    if not usable:
+        return Readers(span, None, code or "llm-not-installed")
+    return Readers(span, max(usable)[2])
+
+
+def _answer_llm(question: str, context: str, key: str, lang: str, on_token: Callable[[str], None] | None) -> QAResult:
+    """One answer from a language model, a span of ``context`` (see :mod:`core.llm.reader`)."""
+    from core import loaders
+    from core.llm import reader
+
+    bundle = loaders.load(key)
+    r = reader.read(question, context, bundle=bundle, on_token=on_token)
+    answers = (Answer(r.text, r.start, r.end, r.score, "llm"),) if r.start >= 0 else ()
+    return QAResult(
+        answers,
+        key,
+        "llm",
+        lang,
+        windows=len(r.segments),
+        latency_ms=r.seconds * 1000,
+        device=_device_label(bundle),
+        segments=r.segments,
+        first_token_ms=r.first_token_s * 1000,
+        tokens=r.tokens,
+    )
 
 
 def answer(question: str, context: str, *, model: str | None = None, top_k: int = 3) -> list[Answer]:
