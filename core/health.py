@@ -26,6 +26,7 @@ class ModelState:
     load_seconds: float | None  # None: not loaded in this process
     code: str = ""  # core.availability's code (e.g. "offline-not-cached")
     params: Mapping[str, Any] = field(default_factory=dict)
+    memory_mb: float | None = None  # resident memory it took when it loaded (None: not loaded here)
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,16 @@ class OfflineReadiness:
     defaults: dict[str, str | None]  # "task/lang" -> default key without network (None: missing)
 
 
-def model_states(loaded: dict[str, float] | None = None) -> list[ModelState]:
-    """Every registry model with its availability and, if loaded, its load time (``loaded``:
-    :func:`core.loaders.loaded_models` of the process that serves them, default this one)."""
-    from core.loaders import loaded_models, loaded_name
+def model_states(loaded: dict[str, float] | None = None, memory: dict[str, float] | None = None) -> list[ModelState]:
+    """Every registry model with its availability and, if loaded, its load time and memory
+    (``loaded``/``memory``: :func:`core.loaders.loaded_models` / ``loaded_memory`` of the
+    process that serves them, default this one)."""
+    from core.loaders import loaded_memory, loaded_models, loaded_name
 
     online = is_online()
-    loaded = loaded_models() if loaded is None else loaded
+    if loaded is None:
+        loaded, memory = loaded_models(), loaded_memory()
+    memory = memory or {}
     out = []
     for m in registry.MODELS:
         a = availability(m, online=online)
@@ -57,6 +61,7 @@ def model_states(loaded: dict[str, float] | None = None) -> list[ModelState]:
                 loaded.get(m.key, loaded.get(loaded_name(m.key, True))),
                 a.code,
                 a.params,
+                memory.get(m.key, memory.get(loaded_name(m.key, True))),
             )
         )
     return out
@@ -90,3 +95,39 @@ def measure_latency(key: str, repeats: int = 5) -> float:
                 torch.cuda.synchronize()
             times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
+
+
+@dataclass(frozen=True)
+class LLMPack:
+    """The opt-in language-model pack (``make setup-llm``): its parts installed, converted
+    (``folder``), and, once the reader is loaded in this process, its memory and load time."""
+
+    installed: bool
+    folder: str | None
+    loaded: bool
+    memory_mb: float | None
+    load_seconds: float | None
+    size_mb: float
+
+
+def llm_pack() -> LLMPack:
+    """Where the pack stands here (no hashing, no loading: cheap enough for the home page)."""
+    from core.llm import pack
+    from core.loaders import loaded_memory, loaded_models
+
+    key = "qwen-0.5b-reader"
+    try:
+        pack.part_files()
+        installed = True
+    except pack.PackUnavailable:
+        installed = False
+    folder = pack.converted()
+    seconds = loaded_models().get(key)
+    return LLMPack(
+        installed or folder is not None,
+        str(folder) if folder else None,
+        seconds is not None,
+        loaded_memory().get(key),
+        seconds,
+        registry.get(key).size_mb,
+    )

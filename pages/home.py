@@ -32,6 +32,19 @@ def _cards() -> None:
             page_link_to(key, t("home.open_example"), examples[key], icon="▶️")
 
 
+def _llm_badge() -> str:
+    """One line on the opt-in language-model pack: installed or how to add it; its memory
+    once loaded."""
+    from core.health import llm_pack
+
+    p = llm_pack()
+    if not p.installed:
+        return t("home.env.llm_missing")
+    if p.loaded:
+        return t("home.env.llm_loaded", mb=f"{p.memory_mb or 0:,.0f}")
+    return t("home.env.llm_ready")
+
+
 def _environment() -> None:
     """Device, network, models ready offline and models loaded in this server."""
     dev, online, loaded = describe_device(), is_online(), loaded_models()
@@ -53,7 +66,7 @@ def _environment() -> None:
             ", ".join(t("home.env.load_time", model=k, seconds=s) for k, s in loaded.items())
             or t("home.env.loaded_none")
         )
-        st.caption(device_label(dev))
+        st.caption(device_label(dev) + " · " + _llm_badge())
 
 
 st.title("✨ " + t("app.title"))

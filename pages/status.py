@@ -8,10 +8,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import remote
+from core import registry, remote
 from core.availability import is_online
 from core.device import describe_device
-from core.health import ModelState, measure_latency, model_states, offline_readiness
+from core.health import ModelState, llm_pack, measure_latency, model_states, offline_readiness
 from ui.errors import friendly_errors
 from ui.i18n import t
 from ui.layout import device_label, page_header, served_by
@@ -35,7 +35,8 @@ def _measure(states: list[ModelState]) -> dict[str, float]:
     model that fails says why and the others are still measured."""
     latencies: dict[str, float] = {}
     for s in states:
-        if s.status == "available":
+        if s.status == "available" and (s.load_seconds is not None or not registry.get(s.key).is_llm):
+            # a language model loads on demand (seconds, gigabytes): measured once it is loaded
             with st.spinner(t("status.measuring", model=s.name)), friendly_errors():
                 latencies[s.key] = _latency(s.key)
     return latencies
@@ -49,12 +50,26 @@ def _row(s: ModelState, latencies: dict[str, float]) -> dict[str, object]:
         # "—": not measured / not loaded in this process yet (an empty number shows as "None")
         t("status.col.latency"): f"{latencies[s.key]:.1f}" if s.key in latencies else "—",
         t("status.col.load"): "—" if s.load_seconds is None else f"{s.load_seconds:.2f}",
+        t("status.col.memory"): "—" if s.memory_mb is None else f"{s.memory_mb:,.0f}",
         t("status.col.size"): round(s.size_mb),
         t("status.col.reason"): reason_text(s.code, s.params) if s.code else "",
         t("status.col.tasks"): ", ".join(s.tasks),
         t("status.col.languages"): ", ".join(s.languages).replace("*", "multi"),
         t("status.col.source"): t(f"status.source.{s.source}"),
     }
+
+
+def _llm_pack_line() -> None:
+    """Whether the opt-in language-model pack is installed, and its memory once loaded."""
+    p = llm_pack()
+    if not p.installed:
+        st.info(t("status.llm_missing"), icon="📦")
+    elif p.folder is None:
+        st.info(t("status.llm_unconverted"), icon="📦")
+    elif p.loaded:
+        st.info(t("status.llm_loaded", mb=f"{p.memory_mb or 0:,.0f}", s=f"{p.load_seconds or 0:.1f}"), icon="🧠")
+    else:
+        st.info(t("status.llm_ready", size=f"{p.size_mb:,.0f}"), icon="🧠")
 
 
 def main() -> None:
@@ -72,6 +87,7 @@ def main() -> None:
     c2.metric(t("status.network"), t("status.online") if online else t("status.offline"))
     c3.metric(t("status.models"), f"{sum(s.status == 'available' for s in states)} / {len(states)}")
 
+    _llm_pack_line()
     latencies: dict[str, float] = {}
     if url := remote.base_url():
         where, device = served_by(url)

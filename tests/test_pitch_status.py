@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import health
+from core import health, registry
 from ui import pitch
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -84,5 +84,8 @@ def test_status_page_measures_latency_and_says_why_in_chinese():
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     available = table["状态"].str.contains("可用") & ~table["状态"].str.contains("不可用")
+    llm = table["键"].map(lambda k: registry.get(k).is_llm)
+    assert (~llm).any() and table.loc[available & llm, "延迟 (毫秒)"].eq("—").all()  # loads on demand only
+    available &= ~llm
     assert table.loc[available, "延迟 (毫秒)"].astype(float).gt(0).all()
     assert table.loc[available, "加载耗时 (秒)"].astype(float).ge(0).all()  # loaded to be measured
