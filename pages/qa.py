@@ -55,8 +55,12 @@ with right:
         t("qa.question"), question_default, key="question", placeholder=t("qa.question_placeholder"), **bound
     ).strip()
     chosen = model_picker("qa", detect_language(raw_context) if raw_context.strip() else lang(), key="qa_model")
-    top_k = st.slider(t("qa.top_k"), 1, 5, 3, key="top_k", bind="query-params", help=t("qa.top_k_help"))
     compare = st.toggle(t("qa.compare"), key="compare", bind="query-params", help=t("qa.compare_help"))
+    one = chosen is not None and is_llm(chosen)  # a language model gives one answer
+    top_k = st.slider(
+        t("qa.top_k"), 1, 5, 3, key="top_k", bind="query-params", help=t("qa.top_k_help"), disabled=one and not compare
+    )
+
 with example_box:
     st.selectbox(
         t("qa.example"),
