@@ -298,6 +298,8 @@ def _qa_out(r: Any) -> s.QAResponse:
         notes=list(r.notes),
         device=r.device,
         latency_ms=r.latency_ms,
+        segments=[(a, b) for a, b in r.segments],
+        first_token_ms=r.first_token_ms,
     )
 
 
@@ -571,6 +573,8 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
             matrix=_rounded(matrix, 5),
             truncated=r.truncated,
             n_input_tokens=r.n_input_tokens,
+            causal=r.causal,
+            kv_heads=r.kv_heads,
             full=full,
         )
 

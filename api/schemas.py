@@ -55,13 +55,13 @@ class AnswerOut(BaseModel):
     start: int = Field(description="character offset into context: context[start:end] == text")
     end: int
     score: float
-    kind: Literal["span", "sentence"]
+    kind: Literal["span", "sentence", "llm"]
 
 
 class QAResponse(BaseModel):
     answers: list[AnswerOut]
     model: str
-    mode: Literal["span", "sentence"]
+    mode: Literal["span", "sentence", "llm"]
     language: str
     no_answer: bool
     weak: bool
@@ -73,6 +73,10 @@ class QAResponse(BaseModel):
     notes: list[str]
     device: str
     latency_ms: float
+    segments: list[tuple[int, int]] = Field(
+        default_factory=list, description="llm mode: the parts of the context the language model read (offsets)"
+    )
+    first_token_ms: float = Field(0.0, description="llm mode: time to the first answer token")
 
 
 # --- classification --------------------------------------------------------------------
@@ -166,6 +170,8 @@ class AttentionResponse(BaseModel):
     matrix: list[list[float]] = Field(description="T x T: row i is how token i attends to every token")
     truncated: bool
     n_input_tokens: int
+    causal: bool = Field(False, description="a language model: each token attends only to itself and earlier ones")
+    kv_heads: int = Field(0, description="key/value heads shared by groups of query heads (0: one per head)")
     full: list[list[list[list[float]]]] | None = Field(None, description="layers x heads x T x T when asked")
 
 

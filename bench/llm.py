@@ -59,45 +59,47 @@ def passages() -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
-def timing(bundle, threads: int, busy: bool, runs: int) -> None:
-    import torch
-
+def timing(bundle, threads: str, busy: bool, runs: int) -> dict[tuple[str, str], float]:
+    """p50 seconds per (language, passage) with ``LLM_THREADS=threads`` ("auto": the reader's
+    own choice, :func:`core.llm.reader.generation_threads`), idle or next to a busy process."""
     from core.llm.reader import read
 
-    torch.set_num_threads(threads)
+    os.environ["LLM_THREADS"] = "" if threads == "auto" else threads
     stop = mp.Event()
     burner = mp.Process(target=_burn, args=(stop,), daemon=True) if busy else None
     if burner:
         burner.start()
+        time.sleep(1)
+    out: dict[tuple[str, str], float] = {}
     try:
         for lang, items in passages().items():
             for label, q, c in items:
-                read(q, c, bundle=bundle)  # warm: this passage's prefix cache, e5 for long ones
+                read(q, c, bundle=bundle)  # warm: e5 for long ones
                 totals, firsts = [], []
                 for _ in range(runs):
                     r = read(q, c, bundle=bundle)
                     totals.append(r.seconds)
                     firsts.append(r.first_token_s)
                 p50, p95 = p50_p95(totals)
+                out[(lang, label)] = p50
                 print(
-                    f"{lang} {label:<12} threads {threads} {'busy' if busy else 'idle'}: total p50 {p50:.2f} s "
+                    f"{lang} {label:<12} threads {threads:<4} {'busy' if busy else 'idle'}: total p50 {p50:.2f} s "
                     f"p95 {p95:.2f} s, first token p50 {percentile(firsts, 50):.2f} s  ({len(c)} chars)",
                     flush=True,
                 )
     finally:
+        os.environ.pop("LLM_THREADS", None)
         if burner:
             stop.set()
             burner.join()
+    return out
 
 
 def accuracy(bundle, n: int) -> None:
-    import torch
-
     from core import qa
     from core.llm.reader import read
     from training import qa_data
 
-    torch.set_num_threads(2)
     sets = {"validation": qa_data.splits()["validation"]}
     for lang in ("en", "zh"):
         sets[f"held-out {lang}"] = qa_data.heldout(lang)
@@ -129,7 +131,7 @@ def accuracy(bundle, n: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100, help="questions per language and set")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-busy", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true")
     opts = parser.parse_args(argv)
@@ -153,11 +155,19 @@ def main(argv: list[str] | None = None) -> int:
         f"load from the cache {time.perf_counter() - t0:.1f} s, RSS +{(psutil.Process().memory_info().rss - rss0) / 2**20:.0f} MB",
         flush=True,
     )
-    for threads in (1, 2):
-        timing(bundle, threads, False, opts.runs)
-    if not opts.no_busy:
-        for threads in (1, 2):
-            timing(bundle, threads, True, opts.runs)
+    results = {}
+    for busy in (False, True) if not opts.no_busy else (False,):
+        for threads in ("1", "2", "auto"):
+            results[(threads, busy)] = timing(bundle, threads, busy, opts.runs)
+    print("\nsummary (p50 s over the six passages; ratio: busy / idle, lower is steadier)")
+    for threads in ("1", "2", "auto"):
+        idle = results[(threads, False)]
+        line = f"  threads {threads:<4} idle mean {sum(idle.values()) / len(idle):.2f} s"
+        if (threads, True) in results:
+            busy_r = results[(threads, True)]
+            ratio = sum(busy_r[k] / idle[k] for k in idle) / len(idle)
+            line += f", busy mean {sum(busy_r.values()) / len(busy_r):.2f} s, busy/idle x{ratio:.2f}"
+        print(line, flush=True)
     if not opts.no_accuracy:
         accuracy(bundle, opts.n)
     os._exit(0)

@@ -12,11 +12,12 @@ Shapes: the prompt is ``(1, P)`` token ids, ``P`` about 250 + the passage's toke
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,71 @@ def _prefix(b: ReaderBundle, lang: str) -> tuple[list[int], Any]:
             cache = b.model(input_ids=prompt, use_cache=True).past_key_values
         b.prefixes[lang] = (ids, cache)
     return b.prefixes[lang]
+
+
+def generation_threads() -> int:
+    """Torch threads for one answer on the CPU: ``LLM_THREADS`` when set; else all of the
+    app's threads when the machine is otherwise idle, one when other processes keep at least
+    ``BUSY_CORES`` busy: token-by-token decoding with two threads fighting another process
+    for two cores is several times slower, one thread stays steady (bench/llm.py)."""
+    import os
+
+    from core.device import cpu_threads
+
+    env = os.environ.get("LLM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    full = cpu_threads()
+    return 1 if full > 1 and other_cores_busy() >= BUSY_CORES * full else full
+
+
+BUSY_CORES = 0.35  # share of the app's threads other processes must keep busy to count as busy
+_LAST_CPU: tuple[float, float, float] | None = None
+_LAST_BUSY = 0.0
+
+
+def _cpu_snapshot() -> tuple[float, float, float]:
+    import psutil
+
+    total = psutil.cpu_times()
+    busy = total.user + total.system + getattr(total, "nice", 0.0) + getattr(total, "irq", 0.0)
+    busy += getattr(total, "softirq", 0.0) + getattr(total, "steal", 0.0)
+    mine = psutil.Process().cpu_times()
+    return time.monotonic(), busy, mine.user + mine.system
+
+
+def other_cores_busy() -> float:
+    """Cores used by other processes, averaged since the last call (a fresh 50 ms sample
+    when that was more than two seconds ago)."""
+    global _LAST_CPU, _LAST_BUSY
+    try:
+        prev = _LAST_CPU
+        if prev is not None and time.monotonic() - prev[0] < 0.05:
+            return _LAST_BUSY  # asked again at once: the last figure
+        if prev is None or time.monotonic() - prev[0] > 2.0:
+            prev = _cpu_snapshot()
+            time.sleep(0.05)
+        now = _LAST_CPU = _cpu_snapshot()
+    except Exception:  # no psutil figures: assume idle
+        return 0.0
+    wall = now[0] - prev[0]
+    _LAST_BUSY = max(0.0, (now[1] - prev[1]) - (now[2] - prev[2])) / wall if wall > 0 else 0.0
+    return _LAST_BUSY
+
+
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """Torch's intra-op threads set to ``n`` for the block (CPU), then put back."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != before:
+            torch.set_num_threads(before)
 
 
 def _device(model: Any) -> Any:
@@ -286,7 +352,8 @@ def read(
         if on_token is not None:
             on_token(text)
 
-    with b.lock:
+    on_cpu = _device(b.model).type == "cpu"
+    with b.lock, _threads(generation_threads()) if on_cpu else contextlib.nullcontext():
         fixed, cache = _prefix(b, lang)
         past = None
         if len(ids) > len(fixed) and ids[: len(fixed)] == fixed:  # reuse the fixed start's cache
