@@ -251,3 +251,27 @@ def test_generation_uses_one_thread_next_to_a_busy_process(monkeypatch) -> None:
     finally:
         stop.set()
         burner.join()
+
+
+def test_a_hub_qwen_reader_answers_from_the_local_cache(tmp_path: Path, monkeypatch) -> None:
+    """The Hub entries (Qwen2.5 Instruct) load through the same builder once in the Hugging
+    Face cache: a tiny random Qwen2 stands in for the downloaded snapshot."""
+    from core import loaders
+    from core.availability import availability
+    from core.qa import answer_details
+    from tests.hub_cache import fake_snapshot
+
+    snap = fake_snapshot(tmp_path / "hub", "Qwen/Qwen2.5-0.5B-Instruct")
+    snap.rmdir()
+    _tiny_pack(snap)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaders.clear_cache()
+    try:
+        assert availability("qwen2.5-0.5b-instruct").status == "available"
+        assert availability("qwen2.5-1.5b-instruct").code == "offline-forced"
+        r = answer_details("什么是人工智能？", CORPUS[1], model="qwen2.5-0.5b-instruct")
+        a = r.answers[0]
+        assert r.mode == "llm" and CORPUS[1][a.start : a.end] == a.text
+    finally:
+        loaders.clear_cache()
