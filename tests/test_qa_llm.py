@@ -7,78 +7,21 @@ of the passage, whatever the passage holds."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import torch
+
+from tests.tiny_qwen import CORPUS, cache_without_pack, save_as_pack
 
 KEY = "qwen-0.5b-reader"
-CORPUS = [
-    "The Eiffel Tower was designed by Gustave Eiffel and completed in 1889 in Paris.",
-    "人工智能是一种模拟人类智能的技术，通过计算机程序实现智能行为。",
-    "Emoji 🎉 and 🚀 travel well; the rocket 🚀 flies again and again.",
-]
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
-def _tiny_pack(folder: Path) -> None:
-    """A tiny random Qwen2 causal LM and byte-level BPE tokenizer saved where the converted
-    pack goes, with the manifest ``core.llm.pack`` checks."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
-    from core.llm import pack
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=500,
-        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(CORPUS * 5, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    fast.chat_template = CHATML
-    torch.manual_seed(0)
-    config = Qwen2Config(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-    )
-    folder.mkdir(parents=True)
-    Qwen2ForCausalLM(config).save_pretrained(folder)
-    fast.save_pretrained(folder)
-    (folder / "manifest.json").write_text(json.dumps({"sha256": pack.SHA256}))
 
 
 @pytest.fixture(scope="module")
 def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from core.llm import pack
 
-    root = _cache_without_pack(tmp_path_factory.mktemp("model-cache"))
-    _tiny_pack(root / pack.folder_for().name)
-    return root
-
-
-def _cache_without_pack(root: Path) -> Path:
-    """A model cache at ``root`` holding the real cache's other models (e5-small, converted
-    once) but no language-model pack."""
-    from core.e5 import cache_root
-
-    real = cache_root()
-    if real.is_dir():
-        for entry in real.iterdir():
-            if not entry.name.startswith((".", "qwen-")):
-                (root / entry.name).symlink_to(entry)
+    root = cache_without_pack(tmp_path_factory.mktemp("model-cache"))
+    save_as_pack(root / pack.folder_for().name)
     return root
 
 
@@ -213,7 +156,7 @@ def test_without_the_pack_the_page_says_how_to_install_it(tmp_path: Path, monkey
     from core import loaders
     from tests.apptest_pages import open_page
 
-    monkeypatch.setenv("DEMO_MODEL_CACHE", str(_cache_without_pack(tmp_path)))
+    monkeypatch.setenv("DEMO_MODEL_CACHE", str(cache_without_pack(tmp_path)))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     at = open_page("pages/qa.py", lang, timeout=120, model=KEY)
     warning = " ".join(w.value for w in at.warning)
@@ -263,7 +206,7 @@ def test_a_hub_qwen_reader_answers_from_the_local_cache(tmp_path: Path, monkeypa
 
     snap = fake_snapshot(tmp_path / "hub", "Qwen/Qwen2.5-0.5B-Instruct")
     snap.rmdir()
-    _tiny_pack(snap)
+    save_as_pack(snap)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     loaders.clear_cache()

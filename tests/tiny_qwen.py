@@ -6,6 +6,7 @@ tests that must not need the real 0.5B model. Eager attention, so attention maps
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 CORPUS = (
@@ -42,6 +43,7 @@ def tiny_qwen(
     hidden: int = 32,
     seed: int = 0,
     corpus: Sequence[str] = CORPUS,
+    positions: int = 512,
 ) -> tuple[Any, Any]:
     """``(model, tokenizer)``: a random ``Qwen2ForCausalLM`` (``layers`` layers, ``heads``
     query heads sharing ``kv_heads`` key/value heads) in eval mode, with eager attention."""
@@ -57,8 +59,45 @@ def tiny_qwen(
         num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=kv_heads,
-        max_position_embeddings=512,
+        max_position_embeddings=positions,
         attn_implementation="eager",
     )
     model = Qwen2ForCausalLM(config).eval()
     return model, tok
+
+
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def save_as_pack(folder: Path) -> Path:
+    """A tiny Qwen2 (ChatML template, 4,096 positions for long prompts of unseen bytes) saved
+    as the converted LLM pack is (``core.llm.pack``: config, safetensors, tokenizer and the
+    manifest it checks), in ``folder`` (e.g. ``<model cache>/qwen-0.5b-reader-<hash>``) or a
+    Hugging Face snapshot folder."""
+    import json
+
+    from core.llm import pack
+
+    model, tok = tiny_qwen(positions=4096)
+    tok.chat_template = CHATML
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    (folder / "manifest.json").write_text(json.dumps({"sha256": pack.SHA256}))
+    return folder
+
+
+def cache_without_pack(root: Path) -> Path:
+    """A model cache at ``root`` (for ``DEMO_MODEL_CACHE``) holding the real cache's other
+    models (e5-small, converted once: linked, not copied) but no language-model pack."""
+    from core.e5 import cache_root
+
+    real = cache_root()
+    if real.is_dir():
+        for entry in real.iterdir():
+            if not entry.name.startswith((".", "qwen-")):
+                (root / entry.name).symlink_to(entry)
+    return root
