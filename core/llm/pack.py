@@ -104,6 +104,19 @@ def converted() -> Path | None:
     return folder if _valid(folder) else None
 
 
+def state() -> str:
+    """Where the pack stands, cheaply (no hashing): ``"converted"`` (ready to load),
+    ``"installed"`` (the parts are there with the right total size: converted on first use,
+    hash checked then), else the code why not: ``llm-not-installed`` or ``llm-corrupt``."""
+    if converted() is not None:
+        return "converted"
+    try:
+        parts = part_files()
+    except PackUnavailable as exc:
+        return exc.code
+    return "installed" if sum(p.stat().st_size for p in parts) == SIZE else "llm-corrupt"
+
+
 def ensure_converted(progress: Callable[[str], None] | None = None) -> Path:
     """The converted model folder, converting the installed parts first if needed (about a
     minute and 3 GB of memory, once). Safe across threads and processes."""

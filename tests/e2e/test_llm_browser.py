@@ -44,6 +44,8 @@ def test_the_llm_answers_and_compares(llm_server, browser_page):
     page.locator("mark.qa-ans").first.wait_for(timeout=60_000)
     main = page.locator('[data-testid="stMain"]').inner_text()
     assert "Span model" in main and "Language-model reader" in main and "first token" in main
+    href = page.get_by_role("link", name="View attention for this input").get_attribute("href") or ""
+    assert "im_start" in urllib.parse.unquote_plus(href) and f"model={KEY}" in href  # its prompt + answer
     page.shot("llm_compare_tiny")
 
 
