@@ -25,6 +25,15 @@ def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _no_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pack here: a model cache without it, and its parts looked for under names no
+    package has (whatever this machine has installed)."""
+    from core.llm import pack
+
+    monkeypatch.setenv("DEMO_MODEL_CACHE", str(cache_without_pack(tmp_path)))
+    monkeypatch.setattr(pack, "PACKAGES", ("no_such_llm_part",) * 6)
+
+
 @pytest.fixture
 def installed(tiny_cache: Path, monkeypatch: pytest.MonkeyPatch):
     from core import loaders
@@ -39,11 +48,13 @@ def installed(tiny_cache: Path, monkeypatch: pytest.MonkeyPatch):
 def test_the_pack_is_available_only_when_converted(installed: Path, tmp_path: Path, monkeypatch) -> None:
     from core import registry
     from core.availability import availability, default_model
+    from core.llm import pack
 
     entry = registry.get(KEY)
     assert entry.is_llm and availability(entry).status == "available"
     assert default_model("qa", "en") != KEY and default_model("qa", "zh") != KEY  # never a default
     monkeypatch.setenv("DEMO_MODEL_CACHE", str(tmp_path))  # nothing converted there
+    monkeypatch.setattr(pack, "PACKAGES", ("no_such_llm_part",) * 6)  # and no parts installed
     av = availability(entry)
     assert (av.status, av.code) == ("unavailable", "llm-not-installed")
 
@@ -109,7 +120,7 @@ def test_compare_pairs_the_span_model_with_the_llm(installed: Path, tmp_path: Pa
     got = readers_to_compare(CORPUS[0])
     assert (got.span, got.llm) == ("qa-e5", KEY)
     assert readers_to_compare(CORPUS[1], KEY).llm == KEY
-    monkeypatch.setenv("DEMO_MODEL_CACHE", str(tmp_path))
+    _no_pack(tmp_path, monkeypatch)
     none = readers_to_compare(CORPUS[0])
     assert (none.llm, none.code) == (None, "llm-not-installed")
 
@@ -156,7 +167,7 @@ def test_without_the_pack_the_page_says_how_to_install_it(tmp_path: Path, monkey
     from core import loaders
     from tests.apptest_pages import open_page
 
-    monkeypatch.setenv("DEMO_MODEL_CACHE", str(cache_without_pack(tmp_path)))
+    _no_pack(tmp_path, monkeypatch)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     at = open_page("pages/qa.py", lang, timeout=120, model=KEY)
     warning = " ".join(w.value for w in at.warning)
