@@ -229,3 +229,17 @@ def test_a_hub_qwen_reader_answers_from_the_local_cache(tmp_path: Path, monkeypa
         assert r.mode == "llm" and CORPUS[1][a.start : a.end] == a.text
     finally:
         loaders.clear_cache()
+
+
+def test_decoding_runs_on_one_thread_and_the_setting_comes_back(installed: Path, monkeypatch) -> None:
+    import torch
+
+    from core.llm import reader
+    from core.qa import answer_details
+
+    seen: list[int] = []
+    monkeypatch.delenv("LLM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    answer_details("Who designed it?", CORPUS[0], model=KEY, on_token=lambda _t: seen.append(torch.get_num_threads()))
+    assert seen and set(seen) == {reader.decode_threads()} == {1}
+    assert torch.get_num_threads() == before

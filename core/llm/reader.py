@@ -152,19 +152,32 @@ def _prefix(b: ReaderBundle, lang: str) -> tuple[list[int], Any]:
 
 
 def generation_threads() -> int:
-    """Torch threads for one answer on the CPU: ``LLM_THREADS`` when set; else all of the
-    app's threads when the machine is otherwise idle, one when other processes keep at least
-    ``BUSY_CORES`` busy: token-by-token decoding with two threads fighting another process
-    for two cores is several times slower, one thread stays steady (bench/llm.py)."""
-    import os
-
+    """Torch threads for the prompt's forward pass on the CPU: ``LLM_THREADS`` when set; else
+    all of the app's threads when the machine is otherwise idle, one when other processes keep
+    at least ``BUSY_CORES`` of them busy: two threads fighting another process for two cores
+    are slower than one (bench/llm.py)."""
     from core.device import cpu_threads
 
-    env = os.environ.get("LLM_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
+    fixed = _env_threads()
+    if fixed:
+        return fixed
     full = cpu_threads()
     return 1 if full > 1 and other_cores_busy() >= BUSY_CORES * full else full
+
+
+def decode_threads() -> int:
+    """Torch threads for the token-by-token steps on the CPU: ``LLM_THREADS`` when set, else
+    one: a single token's int8 matrix products are too small to share (two threads were 20-30%
+    slower per answer than one on this CPU, bench/llm.py), while the prompt's forward pass
+    gains from every thread on long prompts."""
+    return _env_threads() or 1
+
+
+def _env_threads() -> int:
+    import os
+
+    env = os.environ.get("LLM_THREADS", "").strip()
+    return int(env) if env.isdigit() and int(env) > 0 else 0
 
 
 BUSY_CORES = 0.35  # share of the app's threads other processes must keep busy to count as busy
@@ -203,7 +216,8 @@ def other_cores_busy() -> float:
 
 @contextlib.contextmanager
 def _threads(n: int) -> Iterator[None]:
-    """Torch's intra-op threads set to ``n`` for the block (CPU), then put back."""
+    """Torch's intra-op threads set to ``n`` for the block (CPU), then put back, whatever the
+    block set meanwhile."""
     import torch
 
     before = torch.get_num_threads()
@@ -212,7 +226,7 @@ def _threads(n: int) -> Iterator[None]:
     try:
         yield
     finally:
-        if n != before:
+        if torch.get_num_threads() != before:  # the block (decoding) may have changed it too
             torch.set_num_threads(before)
 
 
@@ -373,6 +387,7 @@ def read(
             max_new_tokens=max_new_tokens,
             on_token=tick,
             past_key_values=past,
+            decode_threads=decode_threads() if on_cpu else None,
         )
     seconds = time.perf_counter() - t0
     if gen.start < 0:
