@@ -26,6 +26,9 @@ from core.llm.constrained import generate_span, token_bytes
 from core.text import detect_language, split_sentences
 
 MAX_PASSAGE_CHARS = 1_500
+# Chinese text takes about 1.4 characters per token, English about 4.5: the same token budget
+# (a prompt that stays fast to read) is fewer Chinese characters.
+PASSAGE_CHARS = {"zh": 1_000}
 CHUNK_CHARS = 400
 MAX_NEW_TOKENS = 48
 
@@ -357,7 +360,7 @@ def read(
 
     t0 = time.perf_counter()
     lang = detect_language(context)
-    segments = select_segments(question, context)
+    segments = select_segments(question, context, PASSAGE_CHARS.get(lang, MAX_PASSAGE_CHARS))
     if not context.strip() or not question.strip():
         return Reading(-1, -1, "", 0.0, lang, tuple(segments), 0, 0.0, 0.0)
     passage = "\n\n".join(context[s:e] for s, e in segments)
