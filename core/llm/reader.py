@@ -157,8 +157,8 @@ def _prefix(b: ReaderBundle, lang: str) -> tuple[list[int], Any]:
 def generation_threads() -> int:
     """Torch threads for the prompt's forward pass on the CPU: ``LLM_THREADS`` when set; else
     all of the app's threads when the machine is otherwise idle, one when other processes keep
-    at least ``BUSY_CORES`` of them busy: two threads fighting another process for two cores
-    are slower than one (bench/llm.py)."""
+    at least ``BUSY_CORES`` of them busy: two threads fighting other work for two cores gain
+    nothing and slow the others down (bench/llm.py)."""
     from core.device import cpu_threads
 
     fixed = _env_threads()
@@ -170,9 +170,10 @@ def generation_threads() -> int:
 
 def decode_threads() -> int:
     """Torch threads for the token-by-token steps on the CPU: ``LLM_THREADS`` when set, else
-    one: a single token's int8 matrix products are too small to share (two threads were 20-30%
-    slower per answer than one on this CPU, bench/llm.py), while the prompt's forward pass
-    gains from every thread on long prompts."""
+    one. A single token's int8 products gain little from a second thread (idle, per answer:
+    within about 15% of two threads, better for English, worse for Chinese; bench/llm.py), and
+    one thread leaves a core to the other visitors' models while an answer is written; the
+    prompt's forward pass, which does gain, uses :func:`generation_threads`."""
     return _env_threads() or 1
 
 
