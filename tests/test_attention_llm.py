@@ -106,13 +106,7 @@ def test_every_view_works_on_causal_maps(results, name: str) -> None:
     att = res.attentions
     for hide in (False, True):
         for merge in (False, True):
-            view = make_view(
-                res.tokens,
-                res.special,
-                hide_special=hide,
-                groups=res.word if merge else None,
-                labels=res.word_labels() if merge else res.token_labels(),
-            )
+            view = res.view(hide_special=hide, merge=merge)
             got = apply_view(att, view)
             assert got.shape == (2, 4, view.size, view.size) and np.isfinite(got).all()
             np.testing.assert_allclose(got.sum(-1), 1.0, atol=1e-5)

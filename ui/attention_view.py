@@ -24,7 +24,7 @@ import streamlit as st
 
 from core import registry
 from core.attention import MAX_TOKENS, AttentionResult
-from core.attention.views import View, apply_view, apply_view_vector, head_average, head_stats, make_view, rollout
+from core.attention.views import View, apply_view, apply_view_vector, head_average, head_stats, rollout
 from ui.api_view import attention_body, show_api
 from ui.attention_figures import grid_figure, heatmap_figure, rollout_figure, thumb_size
 from ui.i18n import t
@@ -264,13 +264,7 @@ def show_notes(res: AttentionResult, *, hide: bool, merge: bool) -> None:
 def show_attention(res: AttentionResult, *, hide: bool, merge: bool) -> None:
     """Draw ``res`` (see the module's docstring); ``hide`` and ``merge`` are the options."""
     show_notes(res, hide=hide, merge=merge)
-    view = make_view(
-        res.tokens,
-        res.special,
-        hide_special=hide,
-        groups=res.word if merge else None,
-        labels=res.word_labels() if merge else res.token_labels(),
-    )
+    view = res.view(hide_special=hide, merge=merge)
     mode = st.segmented_control(
         t("attention.view"),
         VIEWS,

@@ -167,6 +167,17 @@ class AttentionResult:
         out += ("causal",) if self.causal else ()
         return out + (("grouped-kv",) if self.kv_heads else ())
 
+    def view(self, *, hide_special: bool = False, merge: bool = False) -> View:
+        """The :class:`View` the page draws: special tokens hidden or not, word pieces merged
+        into words (labelled by their text) or not (labelled by their readable tokens)."""
+        return make_view(
+            self.tokens,
+            self.special,
+            hide_special=hide_special,
+            groups=self.word if merge else None,
+            labels=self.word_labels() if merge else self.token_labels(),
+        )
+
     def span_text(self, i: int) -> str:
         """The original characters behind token ``i`` (the token itself for special tokens)."""
         seg, start, end = self.spans[i]

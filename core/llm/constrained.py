@@ -137,14 +137,11 @@ def generate_span(
     max_new_tokens: int = 48,
     on_token: Callable[[str], None] | None = None,
     past_key_values: Any = None,
-    decode_threads: int | None = None,
 ) -> Generated:
     """Greedy decoding from ``prompt_ids`` ``(1, P)`` under :class:`PassageConstraint`;
     ``on_token(text_so_far)`` streams the answer as it grows. Runs under
     ``torch.inference_mode()`` with the model's KV cache; ``past_key_values`` is the cache
-    of tokens that come before ``prompt_ids`` (a prompt prefix computed once), or ``None``.
-    ``decode_threads``: torch threads for the token-by-token steps after the prompt's forward
-    pass (the caller restores its own setting afterwards)."""
+    of tokens that come before ``prompt_ids`` (a prompt prefix computed once), or ``None``."""
     import torch
 
     constraint = PassageConstraint(passage, vocab, end_ids)
@@ -157,8 +154,6 @@ def generate_span(
             steps += 1
             out = model(input_ids=ids, past_key_values=past, use_cache=True, logits_to_keep=1)  # last position only
             past = out.past_key_values
-            if steps == 1 and decode_threads and decode_threads != torch.get_num_threads():
-                torch.set_num_threads(decode_threads)  # one token at a time from now: fewer threads (caller restores)
             logits = out.logits[0, -1].float()
             allowed = constraint.allowed()
             if not allowed:

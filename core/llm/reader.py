@@ -155,10 +155,11 @@ def _prefix(b: ReaderBundle, lang: str) -> tuple[list[int], Any]:
 
 
 def generation_threads() -> int:
-    """Torch threads for the prompt's forward pass on the CPU: ``LLM_THREADS`` when set; else
-    all of the app's threads when the machine is otherwise idle, one when other processes keep
-    at least ``BUSY_CORES`` of them busy: two threads fighting other work for two cores gain
-    nothing and slow the others down (bench/llm.py)."""
+    """Torch threads for one answer on the CPU: ``LLM_THREADS`` when set; else all of the app's
+    threads when the machine is otherwise idle (fastest: 3.5 s mean over the benchmark's six
+    passages with two threads, 4.7 s with one), one when other processes keep at least
+    ``BUSY_CORES`` of them busy: there two threads were no faster than one (4.7 s both) and
+    they would slow the other work down (bench/llm.py)."""
     from core.device import cpu_threads
 
     fixed = _env_threads()
@@ -166,15 +167,6 @@ def generation_threads() -> int:
         return fixed
     full = cpu_threads()
     return 1 if full > 1 and other_cores_busy() >= BUSY_CORES * full else full
-
-
-def decode_threads() -> int:
-    """Torch threads for the token-by-token steps on the CPU: ``LLM_THREADS`` when set, else
-    one. A single token's int8 products gain little from a second thread (idle, per answer:
-    within about 15% of two threads, better for English, worse for Chinese; bench/llm.py), and
-    one thread leaves a core to the other visitors' models while an answer is written; the
-    prompt's forward pass, which does gain, uses :func:`generation_threads`."""
-    return _env_threads() or 1
 
 
 def _env_threads() -> int:
@@ -391,7 +383,6 @@ def read(
             max_new_tokens=max_new_tokens,
             on_token=tick,
             past_key_values=past,
-            decode_threads=decode_threads() if on_cpu else None,
         )
     seconds = time.perf_counter() - t0
     if gen.start < 0:
