@@ -94,11 +94,11 @@ def test_a_passage_without_text_gives_nothing(tiny) -> None:
 def test_the_constraint_itself() -> None:
     vocab: list[bytes | None] = [None, b"ab", b"a", b"b", b"c", "智".encode(), "智".encode()[:1], b" "]
     c = PassageConstraint("ab 智", vocab, {0})
-    assert c.allowed() == {1, 2, 3, 5, 6, 7}  # every token that starts somewhere in the passage
+    assert c.allowed() == {1, 2, 5, 6, 7}  # every token that starts somewhere, but not inside the word "ab"
     c.advance(2)  # "a"
-    assert c.allowed() == {0, 3}  # "b" continues it; "a" alone may end
+    assert c.allowed() == {3}  # "b" continues it; "a" alone may not end inside the word "ab"
     c.advance(3)
-    assert c.span() == (0, 2)
+    assert c.allowed() == {0, 7} and c.span() == (0, 2)  # the word is whole: end, or go on with " "
     c2 = PassageConstraint("ab 智", vocab, {0})
     c2.advance(6)  # half a character: may not end there
     assert 0 not in c2.allowed()

@@ -50,6 +50,11 @@ def token_bytes(tokenizer: Any) -> list[bytes | None]:
     return out
 
 
+def _word_byte(byte: int) -> bool:
+    """An ASCII letter or digit (words of other scripts, Chinese among them, may be cut anywhere)."""
+    return byte < 128 and chr(byte).isalnum()
+
+
 class PassageConstraint:
     """Which tokens may come next so that the answer stays a substring of ``passage``."""
 
@@ -62,8 +67,13 @@ class PassageConstraint:
             if b:
                 self.lookup.setdefault(b, []).append(tid)
         self.max_len = max((len(b) for b in self.lookup), default=1)
-        # an answer starts at a character boundary (not on a UTF-8 continuation byte)
-        self.starts = [i for i, byte in enumerate(self.text) if byte & 0xC0 != 0x80]
+        # an answer starts at a character boundary (not on a UTF-8 continuation byte) and not
+        # inside a word of Latin letters or digits ("ormation" is not an answer)
+        self.starts = [
+            i
+            for i, byte in enumerate(self.text)
+            if byte & 0xC0 != 0x80 and not (i > 0 and _word_byte(self.text[i - 1]) and _word_byte(byte))
+        ]
         self.generated = b""
 
     def allowed(self) -> set[int]:
@@ -83,13 +93,19 @@ class PassageConstraint:
         return ids
 
     def can_end(self) -> bool:
+        """May the answer stop here? Not before it holds something, not inside a character,
+        and not inside a word of Latin letters or digits ("P" of "Paleogene") where the
+        passage goes on with one at every place the answer matches."""
         if not self.generated.strip():
             return False
         try:
             self.generated.decode("utf-8")
         except UnicodeDecodeError:  # stopped inside a character
             return False
-        return True
+        if not _word_byte(self.generated[-1]):
+            return True
+        n = len(self.generated)
+        return any(s + n >= len(self.text) or not _word_byte(self.text[s + n]) for s in self.starts)
 
     def advance(self, token_id: int) -> None:
         piece = self.vocab[token_id]
