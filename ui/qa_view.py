@@ -259,7 +259,7 @@ def show_answer(question: str, context: str, result: QAResult) -> None:
         st.warning(t("qa.nothing_found"), icon="🤷")
     else:
         label = {"span": t("qa.answer"), "llm": t("qa.llm_label")}.get(result.mode, t("qa.sentence_label"))
-        st.html(answer_card_html(label, shown[0], t("qa.confidence", p=percent(shown[0].score))))
+        st.html(answer_card_html(label, shown[0], confidence_text(result.mode, shown[0].score)))
         if len(shown) > 1:
             st.markdown(f"**{t('qa.alternatives')}**")
             st.html(alternatives_html(shown[1:]))
@@ -273,6 +273,12 @@ def show_answer(question: str, context: str, result: QAResult) -> None:
     page_link_to("attention", t("common.view_attention"), attention_link(question, context, result), icon="🔍")
     st.caption(t("qa.answered_by", model=model_label(result.model)))
     show_details(result)
+
+
+def confidence_text(mode: str, score: float) -> str:
+    """What the score under an answer means: a span model's confidence, or for a language
+    model the mean probability of the words it chose (high even when it is wrong)."""
+    return t("qa.llm_confidence" if mode == "llm" else "qa.confidence", p=percent(score))
 
 
 def llm_reading_note(context: str, result: QAResult) -> str:
@@ -365,7 +371,7 @@ def _compare_card(result: QAResult, label: str, first_rank: int = 0) -> None:
         st.warning(t("qa.nothing_found"), icon="🤷")
     else:
         best = result.answers[0]
-        st.html(answer_card_html(label, best, t("qa.confidence", p=percent(best.score)), rank=first_rank))
+        st.html(answer_card_html(label, best, confidence_text(result.mode, best.score), rank=first_rank))
     timing = t("qa.compare_latency", ms=f"{result.latency_ms:,.0f}")
     if result.mode == "llm":
         timing += " · " + t("qa.compare_first_token", ms=f"{result.first_token_ms:,.0f}")
