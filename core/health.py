@@ -116,15 +116,11 @@ def llm_pack() -> LLMPack:
     from core.loaders import loaded_memory, loaded_models
 
     key = "qwen-0.5b-reader"
-    try:
-        pack.part_files()
-        installed = True
-    except pack.PackUnavailable:
-        installed = False
-    folder = pack.converted()
+    state = pack.state()
+    folder = pack.folder_for() if state == "converted" else None
     seconds = loaded_models().get(key)
     return LLMPack(
-        installed or folder is not None,
+        state != "llm-not-installed",  # damaged parts are installed too (the page says how to fix them)
         str(folder) if folder else None,
         seconds is not None,
         loaded_memory().get(key),

@@ -216,9 +216,9 @@ def _weights_path(entry: ModelEntry) -> Path:
     """Where the weights are; availability (and its network probe) is asked only when they
     are not already on disk."""
     if entry.source == "bundled":
-        path = registry.bundled_path(entry)
-        if path is None and entry.location.startswith("pack:"):
+        if entry.location.startswith("pack:"):
             return _pack_path(entry)
+        path = registry.bundled_path(entry)
         if path is None:
             av = availability(entry)
             raise ModelLoadError(
@@ -245,8 +245,8 @@ def _weights_path(entry: ModelEntry) -> Path:
 
 
 def _pack_path(entry: ModelEntry) -> Path:
-    """An opt-in pack that is installed but not converted yet is converted now (once, about a
-    minute); missing or damaged parts raise ``llm-not-installed`` / ``llm-corrupt`` /
+    """An opt-in pack's converted folder; one that is installed but not converted yet is
+    converted now (once, about a minute); missing or damaged parts raise ``llm-not-installed`` / ``llm-corrupt`` /
     ``llm-convert-failed`` with the command that fixes them."""
     from core.llm import pack
 

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+
+
+@functools.lru_cache(maxsize=1)
+def byte_level_alphabet() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet (Qwen2, RoBERTa and kin write every byte as a printable
+    character): character -> the byte it stands for ("Ġ" -> 0x20, "Ċ" -> 0x0A)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[chr(b)] = b
+        else:
+            table[chr(256 + extra)] = b
+            extra += 1
+    return table
 
 
 def is_cjk(ch: str) -> bool:

@@ -80,10 +80,8 @@ if len(raw_context) > MAX_CHARS:
 def _ask(model: str, *, slot: str | None = None) -> QAResult | None:
     """``answer_details`` through ``run_once``; a language model's answer streams into a card
     as it is written (the card gives way to the result)."""
-    if not is_llm(model):
-        return run_once(answer_details, question, context, model=model, top_k=top_k, slot=slot, spinner=t("qa.working"))
-    live = st.empty()
-    stream = stream_into(live, t("qa.llm_label"))
+    llm = is_llm(model)
+    live = st.empty() if llm else None
     result = run_once(
         answer_details,
         question,
@@ -91,10 +89,11 @@ def _ask(model: str, *, slot: str | None = None) -> QAResult | None:
         model=model,
         top_k=top_k,
         slot=slot,
-        stream=stream,
-        spinner=t("qa.llm_working"),
+        stream=stream_into(live, t("qa.llm_label")) if live is not None else None,
+        spinner=t("qa.llm_working" if llm else "qa.working"),
     )
-    live.empty()
+    if live is not None:
+        live.empty()
     return result
 
 

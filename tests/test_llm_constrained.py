@@ -1,5 +1,5 @@
 """Decoding constrained to the passage, on a tiny random Qwen2 model with a small byte-level
-BPE tokenizer built here: whatever the (random) model prefers, the answer is a span of the
+BPE tokenizer (tests/tiny_qwen.py): whatever the (random) model prefers, the answer is a span of the
 passage with exact offsets, in English, Chinese, emoji and repeated phrases; it stops; a
 passage with nothing to answer gives nothing; streaming yields the final text."""
 
@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from core.llm.constrained import PassageConstraint, generate_span, token_bytes
+from tests.tiny_qwen import CHATML, tiny_qwen
 
 CORPUS = [
     "The Eiffel Tower was designed by Gustave Eiffel and completed in 1889 in Paris.",
@@ -22,31 +23,7 @@ CORPUS = [
 
 @pytest.fixture(scope="module")
 def tiny() -> tuple[Any, Any]:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=600,
-        special_tokens=["<|endoftext|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(CORPUS * 5, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    torch.manual_seed(0)
-    config = Qwen2Config(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-    )
-    model = Qwen2ForCausalLM(config).eval()
-    return model, fast
+    return tiny_qwen(corpus=CORPUS)
 
 
 def _answer(tiny: tuple[Any, Any], passage: str, question: str = "Q?", **kw: Any):
@@ -104,12 +81,6 @@ def test_the_constraint_itself() -> None:
     assert 0 not in c2.allowed()
     with pytest.raises(ValueError):
         c2.advance(4)  # "c" is not in the passage
-
-
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 
 
 @pytest.fixture(scope="module")

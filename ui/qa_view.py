@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import registry
 from core.qa import LEXICAL, QAResult
@@ -149,33 +150,38 @@ def passage_html(
     return box, scrolls
 
 
+def _card_html(label: str, text_html: str, footer_html: str, *, rank: int = 0, tint: str = "33", cls: str = "") -> str:
+    """The answer card's frame: a bar in the colour of ``rank``, a small label, the answer
+    large, then ``footer_html`` (all given text already escaped)."""
+    bg, border = colour(rank)
+    css_class = f' class="{cls}"' if cls else ""
+    return (
+        f'<div{css_class} style="border-left:6px solid {border};background:{bg}{tint};border-radius:0.6rem;'
+        'padding:0.8rem 1.1rem;margin:0.4rem 0 0.8rem 0">'
+        f'<div style="font-size:0.85rem;opacity:0.75;margin-bottom:0.2rem">{html.escape(label)}</div>'
+        f'<div style="font-size:1.35rem;font-weight:650;line-height:1.4;word-break:break-word">{text_html}</div>'
+        f"{footer_html}</div>"
+    )
+
+
 def answer_card_html(label: str, answer: SpanLike, confidence: str, rank: int = 0) -> str:
     """The best answer, large, with its confidence as a bar (in the colour of ``rank``)."""
-    bg, border = colour(rank)
+    border = colour(rank)[1]
     p = max(0.0, min(1.0, float(answer.score))) * 100
-    return (
-        f'<div style="border-left:6px solid {border};background:{bg}33;border-radius:0.6rem;padding:0.8rem 1.1rem;'
-        'margin:0.4rem 0 0.8rem 0">'
-        f'<div style="font-size:0.85rem;opacity:0.75;margin-bottom:0.2rem">{html.escape(label)}</div>'
-        f'<div style="font-size:1.35rem;font-weight:650;line-height:1.4;word-break:break-word">{html.escape(answer.text)}</div>'
+    bar = (
         f'<div style="display:flex;align-items:center;gap:0.6rem;margin-top:0.45rem">'
         f'<div style="flex:0 0 180px;height:8px;border-radius:4px;background:rgba(128,128,128,0.2)">'
         f'<div style="width:{p:.1f}%;height:8px;border-radius:4px;background:{border}"></div></div>'
-        f'<span style="font-size:0.9rem;opacity:0.85">{html.escape(confidence)}</span></div></div>'
+        f'<span style="font-size:0.9rem;opacity:0.85">{html.escape(confidence)}</span></div>'
     )
+    return _card_html(label, html.escape(answer.text), bar, rank=rank)
 
 
 def streaming_card_html(label: str, text: str, status: str) -> str:
     """The answer card while a language model writes it: the text so far and a cursor."""
-    bg, border = colour(0)
-    return (
-        f'<div class="qa-streaming" style="border-left:6px solid {border};background:{bg}22;border-radius:0.6rem;'
-        'padding:0.8rem 1.1rem;margin:0.4rem 0 0.8rem 0">'
-        f'<div style="font-size:0.85rem;opacity:0.75;margin-bottom:0.2rem">{html.escape(label)}</div>'
-        f'<div style="font-size:1.35rem;font-weight:650;line-height:1.4;word-break:break-word">{html.escape(text)}'
-        f'<span style="color:{border}">▍</span></div>'
-        f'<div style="font-size:0.85rem;opacity:0.7;margin-top:0.3rem">{html.escape(status)}</div></div>'
-    )
+    cursor = f'<span style="color:{colour(0)[1]}">▍</span>'
+    footer = f'<div style="font-size:0.85rem;opacity:0.7;margin-top:0.3rem">{html.escape(status)}</div>'
+    return _card_html(label, html.escape(text) + cursor, footer, tint="22", cls="qa-streaming")
 
 
 def alternatives_html(answers: Sequence[SpanLike], *, first_rank: int = 1, max_chars: int = 90) -> str:
@@ -253,13 +259,7 @@ def show_answer(question: str, context: str, result: QAResult) -> None:
     if result.weak and result.answers:
         st.warning(t("qa.weak", p=percent(result.answers[0].score)), icon="🤔")
     shown = _answers(result)
-    if result.no_answer:
-        st.warning(t("qa.no_answer", p=percent(result.null_score)), icon="🤷")
-    elif not shown:
-        st.warning(t("qa.nothing_found"), icon="🤷")
-    else:
-        label = {"span": t("qa.answer"), "llm": t("qa.llm_label")}.get(result.mode, t("qa.sentence_label"))
-        st.html(answer_card_html(label, shown[0], confidence_text(result.mode, shown[0].score)))
+    if _best_answer(result, shown):
         if len(shown) > 1:
             st.markdown(f"**{t('qa.alternatives')}**")
             st.html(alternatives_html(shown[1:]))
@@ -275,16 +275,45 @@ def show_answer(question: str, context: str, result: QAResult) -> None:
     show_details(result)
 
 
+def answer_label(mode: str) -> str:
+    """What the answer card calls its answer: a span, a language model's quote, a sentence."""
+    return {"span": t("qa.answer"), "llm": t("qa.llm_label")}.get(mode, t("qa.sentence_label"))
+
+
+def _best_answer(result: QAResult, shown: Sequence[SpanLike], rank: int = 0) -> bool:
+    """The best answer's card (in the colour of ``rank``), or why there is none; whether
+    there was one."""
+    if result.no_answer:
+        st.warning(t("qa.no_answer", p=percent(result.null_score)), icon="🤷")
+    elif not shown:
+        st.warning(t("qa.nothing_found"), icon="🤷")
+    else:
+        best = shown[0]
+        st.html(answer_card_html(answer_label(result.mode), best, confidence_text(result.mode, best.score), rank))
+        return True
+    return False
+
+
+def device_text(device: str) -> str:
+    """A result's device as shown: "CPU", or the accelerator's own name ("cuda:0")."""
+    return device.upper() if device == "cpu" else device
+
+
 def confidence_text(mode: str, score: float) -> str:
     """What the score under an answer means: a span model's confidence, or for a language
     model the mean probability of the words it chose (high even when it is wrong)."""
     return t("qa.llm_confidence" if mode == "llm" else "qa.confidence", p=percent(score))
 
 
+def _read_whole(context: str, result: QAResult) -> bool:
+    """Did the language model read all of the passage (its parts add up to the whole)?"""
+    return sum(e - s for s, e in result.segments) >= len(context.strip())
+
+
 def llm_reading_note(context: str, result: QAResult) -> str:
     """Which parts of the passage the language model read, in words."""
     chars = sum(e - s for s, e in result.segments)
-    if len(result.segments) <= 1 and chars >= len(context.strip()):
+    if len(result.segments) <= 1 and _read_whole(context, result):
         return t("qa.llm_read_all", chars=f"{len(context):,}")
     return t("qa.llm_read_parts", n=len(result.segments), chars=f"{chars:,}", total=f"{len(context):,}")
 
@@ -293,7 +322,7 @@ def unread_shading(context: str, result: QAResult) -> tuple[tuple[int, int], ...
     """The parts to leave undimmed: what a language model read, when it did not read it all."""
     if result.mode != "llm" or not result.segments:
         return None
-    return None if sum(e - s for s, e in result.segments) >= len(context.strip()) else result.segments
+    return None if _read_whole(context, result) else result.segments
 
 
 def attention_link(question: str, context: str, result: QAResult) -> dict[str, str]:
@@ -312,12 +341,12 @@ def attention_link(question: str, context: str, result: QAResult) -> dict[str, s
     return link
 
 
-def stream_into(slot: object, label: str) -> Callable[[str], None]:
+def stream_into(slot: DeltaGenerator, label: str) -> Callable[[str], None]:
     """A callback that draws a language model's answer into ``slot`` (an ``st.empty()``)
     as it grows."""
 
     def show(text: str) -> None:
-        slot.html(streaming_card_html(label, text, t("qa.llm_streaming")))  # type: ignore[attr-defined]
+        slot.html(streaming_card_html(label, text, t("qa.llm_streaming")))
 
     return show
 
@@ -340,20 +369,20 @@ def show_comparison(question: str, context: str, span: QAResult, llm: QAResult |
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown(f"**{t('qa.compare_span')}** · {model_label(span.model)}")
-        _compare_card(span, t("qa.answer") if span.mode == "span" else t("qa.sentence_label"))
+        _compare_card(span)
     with right:
         if llm is None:
             st.markdown(f"**{t('qa.compare_llm')}**")
             st.info(t("qa.compare_no_llm", reason=why_no_llm), icon="📦")
         else:
             st.markdown(f"**{t('qa.compare_llm')}** · {model_label(llm.model)}")
-            _compare_card(llm, t("qa.llm_label"), first_rank=1)
+            _compare_card(llm, rank=1)
     if llm is not None:
         if note := _agreement(span, llm):
             st.caption(note)
         st.caption(llm_reading_note(context, llm) + " " + t("qa.llm_constrained"))
     st.markdown(f"**{t('qa.in_passage')}**")
-    both = [a for a in (span.answers[:1] if span.answers and not span.no_answer else ())]
+    both = _answers(span)[:1]
     marks = both + ([llm.answers[0]] if llm is not None and llm.answers else [])
     shading = unread_shading(context, llm) if llm else None
     box, scrolls = passage_html(context, marks, read=shading, first_rank=0 if both else 1)
@@ -363,19 +392,13 @@ def show_comparison(question: str, context: str, span: QAResult, llm: QAResult |
         page_link_to("attention", t("common.view_attention"), attention_link(question, context, llm), icon="🔍")
 
 
-def _compare_card(result: QAResult, label: str, first_rank: int = 0) -> None:
+def _compare_card(result: QAResult, rank: int = 0) -> None:
     """One reader's column: its best answer (in its highlight colour), confidence and timing."""
-    if result.no_answer:
-        st.warning(t("qa.no_answer", p=percent(result.null_score)), icon="🤷")
-    elif not result.answers:
-        st.warning(t("qa.nothing_found"), icon="🤷")
-    else:
-        best = result.answers[0]
-        st.html(answer_card_html(label, best, confidence_text(result.mode, best.score), rank=first_rank))
+    _best_answer(result, _answers(result)[:1], rank)
     timing = t("qa.compare_latency", ms=f"{result.latency_ms:,.0f}")
     if result.mode == "llm":
         timing += " · " + t("qa.compare_first_token", ms=f"{result.first_token_ms:,.0f}")
-    st.caption(f"⏱️ {timing} · {result.device.upper() if result.device == 'cpu' else result.device}")
+    st.caption(f"⏱️ {timing} · {device_text(result.device)}")
 
 
 def show_details(result: QAResult) -> None:
@@ -387,7 +410,7 @@ def show_details(result: QAResult) -> None:
     rows = [
         (t("qa.d_model"), model_label(result.model)),
         (t("qa.d_mode"), mode),
-        (t("qa.d_device"), result.device.upper() if result.device == "cpu" else result.device),
+        (t("qa.d_device"), device_text(result.device)),
         (count, str(result.windows)),
         (t("qa.d_latency"), f"{result.latency_ms:.0f} ms"),
         (t("qa.d_language"), t(f"lang.{result.language}")),

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from core.text import is_cjk
+from core.text import byte_level_alphabet, is_cjk
 
 _METASPACE = "\u2581"  # SentencePiece's word-start mark ("▁")
 _ZWJ = "\u200d"
@@ -147,23 +147,9 @@ def special_ids(tokenizer: Any) -> set[int]:
 
 
 @functools.lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
-    """GPT-2's byte-level alphabet: character -> the byte it stands for ("Ġ" -> 0x20)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    table, extra = {}, 0
-    for b in range(256):
-        if b in printable:
-            table[chr(b)] = b
-        else:
-            table[chr(256 + extra)] = b
-            extra += 1
-    return table
-
-
-@functools.lru_cache(maxsize=1)
 def _byte_marks() -> dict[int, str]:
     """The other way round: byte -> its character (0x20 -> "Ġ", 0x0A -> "Ċ")."""
-    return {b: ch for ch, b in _byte_decoder().items()}
+    return {b: ch for ch, b in byte_level_alphabet().items()}
 
 
 def is_byte_level(tokenizer: Any) -> bool:
@@ -177,7 +163,7 @@ def byte_label(token: str) -> str:
     """A byte-level token as a reader sees it: its UTF-8 text ("è¿Ļå®¶" -> "这家"), the
     markers of spaces and line breaks kept ("Ġworld", "Ċ"), and the bytes of a cut
     character in hex ("ðŁ" -> "<F0 9F>"). Tokens outside the alphabet come back as they are."""
-    table = _byte_decoder()
+    table = byte_level_alphabet()
     if not token or any(ch not in table for ch in token):
         return token
     raw = bytes(table[ch] for ch in token)

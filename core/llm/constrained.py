@@ -14,28 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-
-@lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
-    """GPT-2's byte-level alphabet, inverted: the printable character that stands for a byte."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
+from core.text import byte_level_alphabet
 
 
 def token_bytes(tokenizer: Any) -> list[bytes | None]:
     """The raw bytes of every token id of a byte-level BPE ``tokenizer`` (``None`` for special
     and added tokens, which never appear inside an answer)."""
-    dec = _byte_decoder()
+    dec = byte_level_alphabet()
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
     added = set(getattr(tokenizer, "added_tokens_decoder", {}) or {})
     size = len(tokenizer)

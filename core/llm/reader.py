@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -212,8 +211,7 @@ def other_cores_busy() -> float:
 
 @contextlib.contextmanager
 def _threads(n: int) -> Iterator[None]:
-    """Torch's intra-op threads set to ``n`` for the block (CPU), then put back, whatever the
-    block set meanwhile."""
+    """Torch's intra-op threads set to ``n`` for the block (CPU), then put back."""
     import torch
 
     before = torch.get_num_threads()
@@ -222,7 +220,7 @@ def _threads(n: int) -> Iterator[None]:
     try:
         yield
     finally:
-        if torch.get_num_threads() != before:  # the block (decoding) may have changed it too
+        if n != before:
             torch.set_num_threads(before)
 
 
@@ -315,29 +313,11 @@ def as_reader(bundle: Any) -> ReaderBundle:
     )
 
 
-def load_reader(folder: str | None = None, int8: bool = True, key: str = "qwen-0.5b-reader") -> ReaderBundle:
-    """The reader ``key`` through the app's loaders (once per process); with ``folder`` or
-    ``int8=False`` a separate float32/int8 copy loaded from ``folder`` (benchmarks compare)."""
-    if folder is None and int8:
-        from core.loaders import load
+def load_reader(key: str = "qwen-0.5b-reader") -> ReaderBundle:
+    """The reader ``key`` through the app's loaders (once per process, built by :func:`build`)."""
+    from core.loaders import load
 
-        return as_reader(load(key))
-    return _load_direct(folder, int8)
-
-
-@functools.lru_cache(maxsize=2)
-def _load_direct(folder: str | None, int8: bool) -> ReaderBundle:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from core.llm.pack import ensure_converted
-
-    path = Path(folder) if folder else ensure_converted()
-    tok = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
-    if int8:
-        model = quantize(model)
-    return ReaderBundle(model, tok, token_bytes(tok), _end_ids(tok), threading.Lock())
+    return as_reader(load(key))
 
 
 def read(
@@ -415,8 +395,5 @@ def attention_prompt(question: str, excerpt: str, answer: str, lang: str) -> str
     an ``excerpt``, the answer's sentence, so that it fits the attention viewer) and the
     question, then the generated ``answer``. The attention viewer opens a language model's
     answer on this text."""
-    label_p, label_q = ("段落", "问题") if lang == "zh" else ("Passage", "Question")
-    return (
-        f"<|im_start|>user\n{label_p}:\n{excerpt}\n\n{label_q}: {question}<|im_end|>\n"
-        f"<|im_start|>assistant\n{answer}<|im_end|>"
-    )
+    turn = messages(question, excerpt, lang)[-1]["content"]
+    return f"<|im_start|>user\n{turn}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>"

@@ -236,10 +236,10 @@ def readers_to_compare(context: str, model: str | None = None) -> Readers:
     download)."""
     from core.availability import availability
 
-    lang = passage_language(context)
-    span = model if model and not is_llm(model) else route(context).model
     if model and is_llm(model):
-        return Readers(span, model)
+        return Readers(route(context).model, model)
+    lang = passage_language(context)
+    span = model or route(context).model
     usable = []
     code = ""
     for entry in registry.entries("qa", lang):
