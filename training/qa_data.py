@@ -3,10 +3,16 @@
 Splits (fixed; the held-out test is never used for training, tuning or selection):
 
 - **test** (held out): XQuAD articles 24-47, English and Chinese (558 questions each);
-- **validation**: XQuAD articles 20-23 (en + zh), the last 250 questions of CMRC 2018
-  dev and the last 250 of DRCD test (whole paragraphs), COVID-QA articles 90-95;
-- **train**: everything else: XQuAD 0-19 (en + zh), CMRC 2018 trial + dev, DRCD dev +
-  test, COVID-QA articles 0-89.
+- **report only**: all of SQuAD 1.1 dev (:func:`squad_dev`; XQuAD is a subset of it), scored
+  for the figure comparable with published ones, never for a choice;
+- **validation**: SQuAD 1.1 train articles 426-441 (the last 16), CMRC 2018 train articles
+  2103-2402 (the last 300), XQuAD articles 20-23 (en + zh), the last 250 questions of
+  CMRC 2018 dev and the last 250 of DRCD test (whole paragraphs), COVID-QA articles 90-95;
+- **train**: everything else: SQuAD 1.1 train 0-425, CMRC 2018 train 0-2102, XQuAD 0-19
+  (en + zh), CMRC 2018 trial + dev, DRCD dev + test, COVID-QA articles 0-89.
+
+Each file's language is fixed in :data:`LANGUAGE` (a file not listed there is refused, so
+English is never scored with Chinese character F1 by accident).
 
 Scores: English exact match / F1 with SQuAD 1.1's normalisation (lower case, no
 punctuation, no articles, single spaces, word-level F1); Chinese as the CMRC 2018 script
@@ -29,6 +35,21 @@ from core.registry import REPO_ROOT
 
 DATA = REPO_ROOT.parent / "shared" / "data" / "qa"
 HELD_OUT_FROM = 24  # XQuAD articles 24-47: the held-out test
+SQUAD_VAL_FROM = 426  # SQuAD 1.1 train articles 426-441: English validation
+CMRC_TRAIN_VAL_FROM = 2103  # CMRC 2018 train articles 2103-2402: Chinese validation
+
+LANGUAGE = {
+    "xquad.en": "en",
+    "covid_qa": "en",
+    "squad_train_v1.1": "en",
+    "squad_dev_v1.1": "en",
+    "xquad.zh": "zh",
+    "cmrc2018_train": "zh",
+    "cmrc2018_dev": "zh",
+    "cmrc2018_trial": "zh",
+    "drcd_dev": "zh",
+    "drcd_test": "zh",
+}
 
 
 @dataclass(frozen=True)
@@ -49,9 +70,13 @@ def _fix_start(context: str, text: str, start: int) -> int | None:
     return min(hits, key=lambda h: abs(h - start)) if hits else None
 
 
-def load(name: str, data: Path = DATA) -> list[tuple[int, list[Example]]]:
-    """``(article index, examples)`` of one file, answers with corrected offsets."""
-    lang = "en" if name in ("xquad.en", "covid_qa") else "zh"
+def load(name: str, data: Path = DATA, *, keep_unplaced: bool = False) -> list[tuple[int, list[Example]]]:
+    """``(article index, examples)`` of one file, answers with corrected offsets. An answer
+    whose text is not in the passage is dropped, or kept with start -1 where
+    ``keep_unplaced`` (a report set, scored against every reference as the official script)."""
+    if name not in LANGUAGE:
+        raise KeyError(f"unknown QA file {name!r}: add its language to training.qa_data.LANGUAGE")
+    lang = LANGUAGE[name]
     raw = json.load(gzip.open(data / f"{name}.json.gz", "rt", encoding="utf-8"))
     out = []
     for ai, article in enumerate(raw["data"]):
@@ -63,6 +88,8 @@ def load(name: str, data: Path = DATA) -> list[tuple[int, list[Example]]]:
                 for a in qa.get("answers", []):
                     t = a["text"].strip()
                     s = _fix_start(ctx, t, int(a.get("answer_start", 0))) if t else None
+                    if s is None and keep_unplaced and t:
+                        s = -1
                     if s is not None and (t, s) not in answers:
                         answers.append((t, s))
                 if answers:
@@ -88,10 +115,9 @@ def splits(data: Path = DATA) -> dict[str, list[Example]]:
     for name, n_val in (("cmrc2018_trial", 0), ("cmrc2018_dev", 250), ("drcd_dev", 0), ("drcd_test", 250)):
         exs = _flat(load(name, data), lambda a: True)
         if n_val:
-            cut = len(exs) - n_val
-            ctx_at_cut = exs[cut].context  # keep whole paragraphs on one side
-            while cut > 0 and exs[cut - 1].context == ctx_at_cut:
-                cut -= 1
+            cut = max(0, len(exs) - n_val)
+            while 0 < cut < len(exs) and exs[cut - 1].context == exs[cut].context:
+                cut -= 1  # keep whole paragraphs on one side
             train += exs[:cut]
             val += exs[cut:]
         else:
@@ -99,7 +125,17 @@ def splits(data: Path = DATA) -> dict[str, list[Example]]:
     covid = load("covid_qa", data)
     train += _flat(covid, lambda a: a < 90)
     val += _flat(covid, lambda a: a >= 90)
+    for name, cut_at in (("squad_train_v1.1", SQUAD_VAL_FROM), ("cmrc2018_train", CMRC_TRAIN_VAL_FROM)):
+        arts = load(name, data)
+        train += _flat(arts, lambda a, c=cut_at: a < c)
+        val += _flat(arts, lambda a, c=cut_at: a >= c)
     return {"train": train, "validation": val}
+
+
+def squad_dev(data: Path = DATA) -> list[Example]:
+    """All of SQuAD 1.1 dev (10,570 questions): **report only** (it holds the held-out XQuAD
+    articles); its full score is the one comparable with published figures."""
+    return _flat(load("squad_dev_v1.1", data, keep_unplaced=True), lambda a: True)
 
 
 def heldout(lang: str, data: Path = DATA) -> list[Example]:
