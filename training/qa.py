@@ -241,8 +241,9 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
         plan += batches(feats, args.batch, random.Random(args.seed * 1000 + ep))
     plan = plan[:total]
 
-    t_start, first_step = time.time(), step
+    t_start = time.time()
     last_ckpt = t_start
+    recent = (t_start, step)  # rate over the last 20 steps (threads and load change)
     stop = {"signal": 0}
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -288,7 +289,9 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
         step += 1
         now = time.time()
         if step % 20 == 0 or step == total:
-            sps = (now - t_start) / (step - first_step)  # seconds per step in this process
+            _follow_threads(args.run)
+            sps = (now - recent[0]) / max(1, step - recent[1])  # seconds per step lately
+            recent = (now, step)
             print(
                 f"step {step}/{total} loss {np.mean(losses[-100:]):.3f} lr {sched.get_last_lr()[0]:.2e} "
                 f"{args.batch / sps:.2f} windows/s ETA {(total - step) * sps / 60:.0f} min "
@@ -305,6 +308,18 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
             print(f"stopped at step {step}/{total}: continue with --run {args.run} --resume", flush=True)
             return
     print(f"finished: {total} steps; next: --run {args.run} --ship", flush=True)
+
+
+def _follow_threads(run: Path) -> None:
+    """Use the thread count written in ``run/threads``, if any (``echo 1 > runs/NAME/threads``
+    while other work needs a core: two threads on one free core spin and run 2-4x slower)."""
+    try:
+        n = int((run / "threads").read_text())
+    except (OSError, ValueError):
+        return
+    if n >= 1 and n != torch.get_num_threads():
+        torch.set_num_threads(n)
+        print(f"threads: {n}", flush=True)
 
 
 def ship(args: argparse.Namespace) -> None:
