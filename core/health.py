@@ -27,6 +27,9 @@ class ModelState:
     code: str = ""  # core.availability's code (e.g. "offline-not-cached")
     params: Mapping[str, Any] = field(default_factory=dict)
     memory_mb: float | None = None  # resident memory it took when it loaded (None: not loaded here)
+    runtime: str | None = None  # "pytorch" | "openvino" once loaded (None: not loaded here)
+    precision: str | None = None  # "fp32" | "int8" | "fp16" | "bf16" once loaded
+    runtime_note: str = ""  # why OpenVINO is not used where it was wanted (core.openvino.runtime codes)
 
 
 @dataclass(frozen=True)
@@ -35,16 +38,22 @@ class OfflineReadiness:
     defaults: dict[str, str | None]  # "task/lang" -> default key without network (None: missing)
 
 
-def model_states(loaded: dict[str, float] | None = None, memory: dict[str, float] | None = None) -> list[ModelState]:
-    """Every registry model with its availability and, if loaded, its load time and memory
-    (``loaded``/``memory``: :func:`core.loaders.loaded_models` / ``loaded_memory`` of the
-    process that serves them, default this one)."""
-    from core.loaders import loaded_memory, loaded_models, loaded_name
+def model_states(
+    loaded: dict[str, float] | None = None,
+    memory: dict[str, float] | None = None,
+    runtimes: dict[str, tuple[str, str, str]] | None = None,
+) -> list[ModelState]:
+    """Every registry model with its availability and, if loaded, its load time, memory and
+    runtime/precision (``loaded``/``memory``/``runtimes``: :func:`core.loaders.loaded_models`
+    / ``loaded_memory`` / ``loaded_runtimes`` of the process that serves them, default this
+    one). The runtime shown is the default (non-attention) copy's when both are loaded."""
+    from core.loaders import loaded_memory, loaded_models, loaded_name, loaded_runtimes
 
     online = is_online()
     if loaded is None:
-        loaded, memory = loaded_models(), loaded_memory()
+        loaded, memory, runtimes = loaded_models(), loaded_memory(), loaded_runtimes()
     memory = memory or {}
+    runtimes = runtimes or {}
     out = []
     for m in registry.MODELS:
         a = availability(m, online=online)
@@ -62,6 +71,7 @@ def model_states(loaded: dict[str, float] | None = None, memory: dict[str, float
                 a.code,
                 a.params,
                 memory.get(m.key, memory.get(loaded_name(m.key, True))),
+                *runtimes.get(m.key, runtimes.get(loaded_name(m.key, True), (None, None, ""))),
             )
         )
     return out

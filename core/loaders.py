@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 _LOAD_SECONDS: dict[tuple[str, bool], float] = {}
 # (key, attention) -> how much the process's resident memory grew while it loaded (MB).
 _LOAD_MB: dict[tuple[str, bool], float] = {}
+# (key, attention) -> (runtime, precision, note): "pytorch"/"openvino", "fp32"/"int8"/..., a code
+_RUNTIME: dict[tuple[str, bool], tuple[str, str, str]] = {}
 
 
 def _rss_mb() -> float:
@@ -330,13 +332,20 @@ def _load_uncached(key: str, attention: bool) -> ModelBundle:
     _LOAD_MB[(key, attention)] = max(0.0, _rss_mb() - rss0)
     gc.freeze()  # the model's millions of long-lived objects leave the collector's view: later collections stay cheap
     first = next(model.parameters(), None)
+    dtype = first.dtype if first is not None else torch.float32
+    precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+    _RUNTIME[(key, attention)] = (
+        str(built.meta.get("runtime", "pytorch")),
+        str(built.meta.get("precision", precision)),
+        str(built.meta.get("runtime_note", "")),
+    )
     return ModelBundle(
         key=key,
         entry=entry,
         model=model,
         preprocessor=built.preprocessor,
         device=device,
-        dtype=first.dtype if first is not None else torch.float32,
+        dtype=dtype,
         lock=QueuedLock(),
         load_seconds=seconds,
         attention=attention,
@@ -399,6 +408,7 @@ def clear_cache() -> None:
     _memo.clear()
     _LOAD_SECONDS.clear()
     _LOAD_MB.clear()
+    _RUNTIME.clear()
 
 
 def load(key: str, *, attention: bool = False) -> ModelBundle:
@@ -436,3 +446,10 @@ def loaded_memory() -> dict[str, float]:
     """Models loaded in this process so far: display key -> MB the process grew by while it
     loaded (resident memory; a model loaded while another grew may be over- or under-counted)."""
     return {loaded_name(k, att): mb for (k, att), mb in sorted(_LOAD_MB.items())}
+
+
+def loaded_runtimes() -> dict[str, tuple[str, str, str]]:
+    """Models loaded in this process so far: display key -> (runtime, precision, note):
+    ``("openvino", "int8", "")``, ``("pytorch", "fp32", "ov-stale")`` (OpenVINO was wanted;
+    the note says why not) ..."""
+    return {loaded_name(k, att): r for (k, att), r in sorted(_RUNTIME.items())}

@@ -21,6 +21,7 @@ from ui.routing import use_navigation_routing
 use_navigation_routing()  # first: a new server's first deep link is routed by app.py (see ui.routing)
 
 ICONS = {"available": "🟢", "downloadable": "🟡", "unavailable": "🔴"}
+RUNTIMES = {"pytorch": "PyTorch", "openvino": "OpenVINO"}  # product names: the same in every language
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -51,12 +52,21 @@ def _row(s: ModelState, latencies: dict[str, float]) -> dict[str, object]:
         t("status.col.latency"): f"{latencies[s.key]:.1f}" if s.key in latencies else "—",
         t("status.col.load"): "—" if s.load_seconds is None else f"{s.load_seconds:.2f}",
         t("status.col.memory"): "—" if s.memory_mb is None else f"{s.memory_mb:,.0f}",
+        t("status.col.runtime"): _runtime_text(s),
         t("status.col.size"): round(s.size_mb),
         t("status.col.reason"): reason_text(s.code, s.params) if s.code else "",
         t("status.col.tasks"): ", ".join(s.tasks),
         t("status.col.languages"): ", ".join(s.languages).replace("*", "multi"),
         t("status.col.source"): t(f"status.source.{s.source}"),
     }
+
+
+def _runtime_text(s: ModelState) -> str:
+    """The runtime cell: "OpenVINO · int8", "PyTorch · fp32 (why not OpenVINO)", "—" before it loads."""
+    if s.runtime is None:
+        return "—"
+    text = f"{RUNTIMES.get(s.runtime, s.runtime)} · {s.precision}"
+    return text + (f" ({t(f'status.runtime_note.{s.runtime_note}')})" if s.runtime_note else "")
 
 
 def _llm_pack_line() -> None:

@@ -15,6 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # No background warm-up inside the test process (the e2e server sets its own environment).
 os.environ.setdefault("DEMO_WARMUP", "0")
+# A test process never starts a background OpenVINO build (a missing build serves PyTorch;
+# tests/test_openvino.py builds what it needs itself).
+os.environ.setdefault("DEMO_OV_BUILD", "off")
 
 
 @pytest.fixture(scope="session")

