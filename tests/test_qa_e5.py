@@ -166,7 +166,7 @@ def test_long_passage_is_answered_across_windows():
     filler = "The weather was mild and nothing else happened that day. " * 60  # ~3,500 characters
     passage = filler + "The treasure was buried under the old oak tree by Captain Flint. " + filler
     result = answer_details("Who buried the treasure?", passage, model="qa-e5")
-    assert result.windows > 4
+    assert result.windows_total > 4 and result.windows <= result.windows_total  # read: its best windows
     assert "Flint" in result.answers[0].text
 
 

@@ -20,6 +20,10 @@ Offline, the default span model is ``qa-e5`` (ours: multilingual-e5-small fine-t
 real QA data, English and Chinese). Its answers under its calibrated threshold are
 marked ``weak``: the passage may not contain the answer.
 
+A passage may have up to :data:`MAX_CONTEXT_CHARS` characters (more raises
+:class:`PassageTooLong`, code ``"passage-too-long"``); the span model reads a long one's
+best-ranked windows only (:mod:`core.qa.select`), and the result says which parts it read.
+
 ``answer_details`` returns the same answers with what the page shows (model, which model
 was asked for and why another answered, mode, windows, latency, device, whether the model
 said "no answer", notes as codes the interface translates). Model rules live here (and in
@@ -37,6 +41,9 @@ from typing import Literal
 
 from core import registry
 from core.availability import default_model
+from core.qa.select import MAX_CONTEXT_CHARS as MAX_CONTEXT_CHARS  # re-exported: the page and the API cap here
+from core.qa.select import READ_WINDOWS, check_length
+from core.qa.select import PassageTooLong as PassageTooLong
 from core.text import detect_language
 
 Kind = Literal["span", "sentence", "llm"]
@@ -84,9 +91,12 @@ class QAResult:
     why: str = ""  # "chosen" | "default" | "model-language" | "fallback"
     window_tokens: int = 0  # span mode: tokens per window
     question_tokens: int = 0  # span mode: the most tokens of the question that are read
-    segments: tuple[tuple[int, int], ...] = ()  # llm mode: the parts of the passage it read (offsets)
+    # the parts of the passage read (offsets), when not all of it was: llm mode, and span mode
+    # on a long passage (its best windows); empty when the whole passage was read
+    segments: tuple[tuple[int, int], ...] = ()
     first_token_ms: float = 0.0  # llm mode: time to the first answer token
     tokens: int = 0  # llm mode: tokens generated
+    windows_total: int = 0  # span mode: the passage's windows (``windows`` of them were read)
 
     @property
     def attention_model(self) -> str | None:
@@ -186,10 +196,14 @@ def answer_details(
     the answer so far as a language model generates it (other models answer at once).
 
     Empty question or context: no answers and no model call. Raises
-    ``core.loaders.ModelLoadError`` when the model cannot be loaded.
+    ``core.loaders.ModelLoadError`` when the model cannot be loaded, and
+    :class:`PassageTooLong` (a ``ValueError``, ``code="passage-too-long"``) for a passage of
+    more than :data:`MAX_CONTEXT_CHARS` characters. A span model reads a long passage's best
+    windows only (``segments``, ``windows`` of ``windows_total``; :mod:`core.qa.select`).
     """
     if not isinstance(question, str) or not isinstance(context, str):
         raise TypeError("question and context must be str")
+    check_length(context)  # before any work on it: the work per request is bounded
     lang = passage_language(context)
     top_k = max(1, int(top_k))
     if not question.strip() or not context.strip():
@@ -281,7 +295,8 @@ def answer(question: str, context: str, *, model: str | None = None, top_k: int 
 
     ``model=None`` picks the default available QA model for the passage's language
     (offline: sentence retrieval). Empty when the question or passage is empty or a
-    SQuAD 2.0 model says the passage holds no answer.
+    SQuAD 2.0 model says the passage holds no answer. Raises :class:`PassageTooLong` for a
+    passage of more than :data:`MAX_CONTEXT_CHARS` characters.
     """
     return list(answer_details(question, context, model=model, top_k=top_k).answers)
 
@@ -313,10 +328,24 @@ def _answer_spans(question: str, context: str, key: str, top_k: int, lang: str) 
 
 
 def answer_with_bundle(
-    bundle: object, question: str, context: str, *, top_k: int = 3, can_abstain: bool = False, lang: str | None = None
+    bundle: object,
+    question: str,
+    context: str,
+    *,
+    top_k: int = 3,
+    can_abstain: bool = False,
+    lang: str | None = None,
+    read_windows: int | None = READ_WINDOWS,
 ) -> QAResult:
     """Span answers from an already loaded span-model bundle (``model`` with start/end
-    logits, fast tokenizer as ``preprocessor``, ``lock``, ``device``)."""
+    logits, fast tokenizer as ``preprocessor``, ``lock``, ``device``).
+
+    A passage of more than ``read_windows`` windows is read in part: its best-ranked
+    ``read_windows`` windows, their answers weighed by the ranking (:mod:`core.qa.select`);
+    ``segments`` then holds the characters read, ``windows`` the windows read and
+    ``windows_total`` all of them. ``None`` reads every window. A shorter passage is read
+    whole, exactly as before, ``segments`` empty."""
+    from core.qa import select as qa_select
     from core.qa import span as qa_span
 
     t0 = time.perf_counter()
@@ -324,8 +353,10 @@ def answer_with_bundle(
     max_length = int(meta.get("window_tokens", qa_span.MAX_LENGTH))  # a model may read best at its own size
     stride = int(meta.get("window_stride", qa_span.STRIDE))
     tok = getattr(bundle, "preprocessor")  # noqa: B009 - any bundle-like object (training uses its own)
-    windows = qa_span.encode_windows(tok, question, context, max_length=max_length, stride=stride)
-    start_logits, end_logits = qa_span.run_windows(bundle, windows)
+    every = qa_span.encode_windows(tok, question, context, max_length=max_length, stride=stride)
+    chosen = qa_select.choose_windows(question, context, every, read_windows)
+    windows = qa_select.take(every, chosen.chosen) if chosen.part else every
+    start_logits, end_logits = qa_select.with_prior(*qa_span.run_windows(bundle, windows), windows, chosen)
     decoded = qa_span.decode_spans(start_logits, end_logits, windows, context, top_k=top_k, can_abstain=can_abstain)
     no_answer = can_abstain and decoded.min_null_logit > decoded.best_span_logit
     answers = (
@@ -350,4 +381,6 @@ def answer_with_bundle(
         weak,
         window_tokens=max_length,
         question_tokens=qa_span.MAX_QUESTION_TOKENS,
+        segments=qa_select.segments(every, chosen.chosen) if chosen.part else (),
+        windows_total=every.count,
     )
