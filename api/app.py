@@ -48,6 +48,7 @@ from api import schemas as s
 from api.backend import Backend, InProcess
 from core import tasks, wire
 from core.loaders import ModelLoadError
+from core.qa.select import PassageTooLong, check_length
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,20 @@ def _check_strings(value: Any) -> None:
             _check_strings(v)
 
 
+def _too_long(exc: PassageTooLong) -> ApiError:
+    return ApiError(422, exc.code, str(exc), length=exc.length, limit=exc.limit)
+
+
+def check_passage(value: str) -> str:
+    """A Q&A passage, refused past core's limit (``core.qa.MAX_CONTEXT_CHARS``) with code
+    ``passage-too-long`` before any other work on it."""
+    try:
+        check_length(value)
+    except PassageTooLong as exc:
+        raise _too_long(exc) from None
+    return check_text(value, "context")
+
+
 def _blank(value: str, field: str) -> None:
     if not value.strip():
         raise ApiError(422, "empty", f"{field} is empty")
@@ -299,6 +314,7 @@ def _qa_out(r: Any) -> s.QAResponse:
         device=r.device,
         latency_ms=r.latency_ms,
         segments=[(a, b) for a, b in r.segments],
+        windows_total=r.windows_total,
         first_token_ms=r.first_token_ms,
     )
 
@@ -434,6 +450,8 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
             return await get_backend().run(name, args, kwargs)
         except (ModelLoadError, ApiError, Unavailable):
             raise
+        except PassageTooLong as exc:  # e.g. a thin client's task call
+            raise _too_long(exc) from None
         except (ValueError, TypeError) as exc:
             raise ApiError(422, "invalid-input", str(exc) or type(exc).__name__) from None
         finally:
@@ -446,14 +464,14 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
     @app.post("/api/ask", response_model=s.AskResponse, tags=["Q&A"], summary="Answer a question from a passage")
     async def ask(req: s.AskRequest) -> s.AskResponse:
         _blank(check_text(req.question, "question"), "question")
-        _blank(check_text(req.context, "context"), "context")
+        _blank(check_passage(req.context), "context")
         r = await run("qa", req.question, req.context, model=req.model, top_k=1)
         return s.AskResponse(answer="" if r.no_answer or not r.answers else r.answers[0].text)
 
     @app.post("/api/qa", response_model=s.QAResponse, tags=["Q&A"], summary="Answers with offsets, scores and details")
     async def qa(req: s.QARequest) -> s.QAResponse:
         _blank(check_text(req.question, "question"), "question")
-        _blank(check_text(req.context, "context"), "context")
+        _blank(check_passage(req.context), "context")
         return _qa_out(await run("qa", req.question, req.context, model=req.model, top_k=req.top_k))
 
     # --- classification ---

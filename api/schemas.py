@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MAX_CONTEXT_CHARS = 20_000
+from core.qa.select import MAX_CONTEXT_CHARS  # one number: core refuses longer passages too
+
 MAX_QUESTION_CHARS = 1_000
 MAX_TEXT_CHARS = 5_000
 MAX_TEXTS = 256
@@ -20,7 +21,9 @@ class Strict(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(description="machine-readable: invalid-input, invalid-json, too-large, binary-text, ...")
+    code: str = Field(
+        description="machine-readable: invalid-input, invalid-json, too-large, binary-text, passage-too-long, ..."
+    )
     message: str
     details: list[dict[str, Any]] | None = None
 
@@ -36,7 +39,8 @@ class AskRequest(Strict):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["什么是人工智能？"])
     context: str = Field(
         min_length=1,
-        max_length=MAX_CONTEXT_CHARS,
+        description=f"at most {MAX_CONTEXT_CHARS:,} characters; longer: 422 with code passage-too-long",
+        json_schema_extra={"maxLength": MAX_CONTEXT_CHARS},  # checked by the route: its own error code
         examples=["人工智能是一种模拟人类智能的技术，通过计算机程序实现智能行为。"],
     )
     model: str | None = Field(None, description="a registry key (GET /api/models); default: the passage's language")
@@ -73,8 +77,11 @@ class QAResponse(BaseModel):
     notes: list[str]
     device: str
     latency_ms: float
+    windows_total: int = Field(0, description="span mode: the passage's windows; `windows` of them were read")
     segments: list[tuple[int, int]] = Field(
-        default_factory=list, description="llm mode: the parts of the context the language model read (offsets)"
+        default_factory=list,
+        description="the parts of the context that were read (character offsets) when not all of it was: "
+        "llm mode, and span mode on a long passage (its best windows); empty: the whole passage was read",
     )
     first_token_ms: float = Field(0.0, description="llm mode: time to the first answer token")
 

@@ -64,6 +64,10 @@ def _error(status: int, body: bytes, name: str) -> Exception:
             code=str(err.get("reason", "load-failed")),
             params=err.get("params") or {},
         )
+    if code == "passage-too-long":  # the same error as in process, so the page says it the same way
+        from core.qa.select import MAX_CONTEXT_CHARS, PassageTooLong
+
+        return PassageTooLong(int(err.get("length") or 0), int(err.get("limit") or MAX_CONTEXT_CHARS))
     if status in (400, 413, 422):
         return ValueError(f"{code}: {message}")
     return ModelLoadError(

@@ -354,7 +354,7 @@ BAD: list[tuple[str, str, dict[str, Any], int, str | None]] = [
     ("post", "/api/ask", {"json": {"question": "q", "context": "\n\t "}}, 422, "empty"),
     ("post", "/api/qa", {"json": {"question": " ", "context": "c"}}, 422, "empty"),
     ("post", "/api/ask", {"json": {"question": "q" * 1001, "context": "c"}}, 422, "invalid-input"),
-    ("post", "/api/ask", {"json": {"question": "q", "context": "c" * 20_001}}, 422, "invalid-input"),
+    ("post", "/api/ask", {"json": {"question": "q", "context": "c" * 20_001}}, 422, "passage-too-long"),
     ("post", "/api/classify", {"json": {"text": "  "}}, 422, "empty"),
     ("post", "/api/classify", {"json": {"text": LONG}}, 422, "invalid-input"),
     ("post", "/api/classify", {"json": {"texts": ["ok", LONG]}}, 422, "invalid-input"),
