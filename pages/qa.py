@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.qa import QAResult, answer_details, is_llm, readers_to_compare
+from core.qa import MAX_CONTEXT_CHARS, QAResult, answer_details, is_llm, readers_to_compare
 from core.text import detect_language
 from ui.api_view import body, show_api
 from ui.i18n import lang, t
@@ -23,7 +23,7 @@ from ui.qa_view import show_answer, show_comparison, show_prompt, stream_into
 from ui.routing import use_navigation_routing
 from ui.run import run_once
 
-MAX_CHARS = 20_000
+MAX_CHARS = MAX_CONTEXT_CHARS  # core's limit: longer passages are cut here, so core never refuses one
 
 use_navigation_routing()  # first: a new server's first deep link is routed by app.py (see ui.routing)
 

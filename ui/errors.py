@@ -56,9 +56,12 @@ def friendly_errors() -> Iterator[None]:
       inference on a remote API (no model lock here) the block counts when it starts.
     - An inference API that cannot be reached or answers an error (:mod:`core.remote`)
       is a :class:`~core.loaders.ModelLoadError` too: a friendly message naming the API.
+    - A passage longer than core reads (:class:`core.qa.PassageTooLong`) says so and how
+      much may be pasted.
     """
     from core import remote
     from core.loaders import ModelLoadError, forward_hooks
+    from core.qa.select import PassageTooLong
 
     notice = st.empty()
     counted = False
@@ -84,6 +87,8 @@ def friendly_errors() -> Iterator[None]:
         st.warning(t("common.rate_limited", limit=rate_limit_per_min(), seconds=max(1, round(exc.wait_s))), icon="🐢")
     except ModelLoadError as exc:
         show_load_error(exc)
+    except PassageTooLong as exc:  # core's bound on a passage (e.g. an inference API's own)
+        st.warning(t("qa.passage_too_long", n=exc.length, max=exc.limit), icon="✂️")
     except Exception:
         # st.rerun / st.stop raise BaseException subclasses, which pass through untouched.
         log.exception("page error")

@@ -66,12 +66,12 @@ def _mark(text: str, rank: int, score: float) -> str:
 
 
 def _plain(context: str, a: int, b: int, read: Sequence[tuple[int, int]] | None) -> str:
-    """``context[a:b]`` escaped; with ``read`` (the parts a language model read), the rest dimmed."""
+    """``context[a:b]`` escaped; with ``read`` (the parts a model read), the rest dimmed."""
     if read is None:
         return html.escape(context[a:b])
     out, pos = [], a
     for s, e in sorted(read):
-        s, e = max(s, a), min(e, b)
+        s, e = max(s, a, pos), min(e, b)  # overlapping parts (two readers) are drawn once
         if s >= e:
             continue
         if pos < s:
@@ -90,7 +90,8 @@ def highlight_html(
 
     ``answers`` are best first; the rank (from ``first_rank``) decides the colour. Answers
     overlapping a better one, or with offsets outside ``context``, are left unmarked.
-    ``read``: the parts of the passage a language model read; the others are dimmed.
+    ``read``: the parts of the passage a model read (a language model's parts, a span
+    model's windows); the others are dimmed.
     """
     ranked: list[tuple[int, SpanLike]] = []
     for rank, a in enumerate(answers):
@@ -267,6 +268,8 @@ def show_answer(question: str, context: str, result: QAResult) -> None:
             st.caption(t("qa.hidden_alternatives", n=len(result.answers) - len(shown)))
     if result.mode == "llm":
         st.caption(llm_reading_note(context, result) + " " + t("qa.llm_constrained"))
+    elif note := span_reading_note(context, result):
+        st.caption(note)
     st.markdown(f"**{t('qa.in_passage')}**")
     box, scrolls = passage_html(context, shown, read=unread_shading(context, result))
     st.html(box, unsafe_allow_javascript=scrolls)
@@ -306,8 +309,8 @@ def confidence_text(mode: str, score: float) -> str:
 
 
 def _read_whole(context: str, result: QAResult) -> bool:
-    """Did the language model read all of the passage (its parts add up to the whole)?"""
-    return sum(e - s for s, e in result.segments) >= len(context.strip())
+    """Did the model read all of the passage (no parts named, or parts that add up to the whole)?"""
+    return not result.segments or sum(e - s for s, e in result.segments) >= len(context.strip())
 
 
 def llm_reading_note(context: str, result: QAResult) -> str:
@@ -318,11 +321,37 @@ def llm_reading_note(context: str, result: QAResult) -> str:
     return t("qa.llm_read_parts", n=len(result.segments), chars=f"{chars:,}", total=f"{len(context):,}")
 
 
+def span_reading_note(context: str, result: QAResult) -> str:
+    """How much of a long passage the span model read (its best windows), in words; empty
+    when it read all of it."""
+    if result.mode != "span" or _read_whole(context, result):
+        return ""
+    return t(
+        "qa.span_read_parts",
+        n=result.windows,
+        total=result.windows_total,
+        tokens=result.window_tokens,
+        chars=f"{sum(e - s for s, e in result.segments):,}",
+        total_chars=f"{len(context):,}",
+    )
+
+
 def unread_shading(context: str, result: QAResult) -> tuple[tuple[int, int], ...] | None:
-    """The parts to leave undimmed: what a language model read, when it did not read it all."""
-    if result.mode != "llm" or not result.segments:
+    """The parts to leave undimmed: what a language model or a span model read, when it did
+    not read it all."""
+    if result.mode not in ("llm", "span") or _read_whole(context, result):
         return None
-    return None if _read_whole(context, result) else result.segments
+    return result.segments
+
+
+def _shading_both(context: str, span: QAResult, llm: QAResult | None) -> tuple[tuple[int, int], ...] | None:
+    """Compare readers: the language model's parts when the span model read everything (its
+    caption says which), else what either of them read (the rest is dimmed)."""
+    ours = unread_shading(context, span)
+    theirs = unread_shading(context, llm) if llm is not None else None
+    if ours is None or llm is None:
+        return theirs if ours is None else ours
+    return None if theirs is None else tuple(sorted(ours + theirs))
 
 
 def attention_link(question: str, context: str, result: QAResult) -> dict[str, str]:
@@ -381,10 +410,12 @@ def show_comparison(question: str, context: str, span: QAResult, llm: QAResult |
         if note := _agreement(span, llm):
             st.caption(note)
         st.caption(llm_reading_note(context, llm) + " " + t("qa.llm_constrained"))
+    if note := span_reading_note(context, span):
+        st.caption(note)
     st.markdown(f"**{t('qa.in_passage')}**")
     both = _answers(span)[:1]
     marks = both + ([llm.answers[0]] if llm is not None and llm.answers else [])
-    shading = unread_shading(context, llm) if llm else None
+    shading = _shading_both(context, span, llm)
     box, scrolls = passage_html(context, marks, read=shading, first_rank=0 if both else 1)
     st.html(box, unsafe_allow_javascript=scrolls)
     if llm is not None:
@@ -401,6 +432,14 @@ def _compare_card(result: QAResult, rank: int = 0) -> None:
     st.caption(f"⏱️ {timing} · {device_text(result.device)}")
 
 
+def _count(result: QAResult) -> str:
+    """Windows (span), parts (language model) or sentences: "3 of 41 read" when a span model
+    read only some of a long passage's windows."""
+    if result.mode == "span" and result.windows_total > result.windows:
+        return t("qa.d_windows_read", n=result.windows, total=result.windows_total)
+    return str(result.windows)
+
+
 def show_details(result: QAResult) -> None:
     """Model, method, device, windows or sentences, latency, language and notes."""
     span = result.mode == "span"
@@ -411,7 +450,7 @@ def show_details(result: QAResult) -> None:
         (t("qa.d_model"), model_label(result.model)),
         (t("qa.d_mode"), mode),
         (t("qa.d_device"), device_text(result.device)),
-        (count, str(result.windows)),
+        (count, _count(result)),
         (t("qa.d_latency"), f"{result.latency_ms:.0f} ms"),
         (t("qa.d_language"), t(f"lang.{result.language}")),
     ]
