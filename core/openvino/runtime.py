@@ -142,7 +142,10 @@ def serve_qa(key: str, path: Path, torch_model: Callable[[], Any], *, attention:
         from core.openvino.build import qa_sources
     except ImportError:
         return torch_model(), Runtime("pytorch", "fp32", "ov-not-installed")
-    sha = cache.source_sha(qa_sources(path))
+    try:
+        sha = cache.source_sha(qa_sources(path))
+    except Exception:  # e.g. no e5 file: the PyTorch builder raises the loader's own error for it
+        return torch_model(), Runtime("pytorch", "fp32", "ov-failed")
     state = cache.check(key, sha)
     if state != "ok":
         mode = os.environ.get(BUILD_ENV, "background").strip().lower()
