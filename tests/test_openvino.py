@@ -219,3 +219,14 @@ def test_status_page_shows_runtime_and_precision(qa_build, lang, column, shown):
     table = at.dataframe[0].value.set_index("Key" if lang == "en" else "键")
     assert table.loc["qa-e5", column] == shown + precision
     assert table.loc["qa-roberta-squad2", column] == "—"  # a Hub model, never loaded offline
+
+
+def test_adapter_copies_share_the_graph(tiny):
+    import copy
+
+    qa, fp32, _ = tiny
+    model = runtime.ov_qa_model(runtime.compile_model(fp32, threads=1), qa)
+    twin = copy.deepcopy(model)
+    ids = torch.randint(5, 120, (1, 9))
+    assert twin.compiled is model.compiled and twin._request is not model._request
+    assert torch.equal(twin(input_ids=ids).start_logits, model(input_ids=ids).start_logits)

@@ -35,6 +35,10 @@ class OVQuestionAnswering(torch.nn.Module):
         self._request = compiled.create_infer_request()
         self._lock = threading.Lock()  # the bundle's lock already serialises; this guards direct callers
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> OVQuestionAnswering:
+        """A copy sharing the compiled graph and word table (both read-only), own request."""
+        return OVQuestionAnswering(self.compiled, self.word_embeddings, self.config, self.runtime)
+
     @property
     def device(self) -> torch.device:
         return torch.device("cpu")
