@@ -65,11 +65,11 @@ def test_converted_graph_gives_pytorch_logits_and_int8_is_close(tiny):
         np.testing.assert_allclose(got.end_logits.numpy(), want.end_logits.numpy(), atol=tol)
 
 
-def _fake_build(tmp: Path, graph: object, precision: str = "int8") -> None:
+def _fake_build(tmp: Path, graph: object, precision: str = "int8", passed: bool = True) -> None:
     import openvino as ov
 
     ov.save_model(graph, str(tmp / "model.xml"), compress_to_fp16=False)
-    (tmp / "guard.json").write_text(json.dumps({"precision": precision, "passed": True}))
+    (tmp / "guard.json").write_text(json.dumps({"precision": precision, "passed": passed}))
 
 
 @pytest.fixture
@@ -117,6 +117,10 @@ def test_missing_stale_damaged_and_unreadable_builds_fall_back_to_pytorch_with_a
     (folder / "model.bin").write_bytes(bytes(data))
     model, rt = _serve(weights, qa)
     assert model is qa and rt.note == "ov-damaged"
+
+    cache.write("tiny-qa", sha2, lambda tmp: _fake_build(tmp, fp32, passed=False), force=True)
+    model, rt = _serve(weights, qa)  # no variant passed the guard
+    assert model is qa and (rt.runtime, rt.note) == ("pytorch", "ov-guard-failed")
 
     cache.write(
         "tiny-qa", sha2, lambda tmp: (_fake_build(tmp, fp32), (tmp / "model.xml").write_text("<net")), force=True

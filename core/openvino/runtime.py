@@ -37,7 +37,7 @@ class Runtime:
     ``fp32`` | ``int8`` | ``int8-dynamic`` (int8 weights, activations quantised on the fly) |
     ``fp16`` | ``bf16``, ``note`` a code when OpenVINO was wanted
     but not used (``ov-forced-torch``, ``ov-missing``, ``ov-stale``, ``ov-damaged``,
-    ``ov-failed``, ``ov-not-installed``), ``guard`` the build's record."""
+    ``ov-failed``, ``ov-not-installed``, ``ov-guard-failed``), ``guard`` the build's record."""
 
     runtime: str
     precision: str
@@ -158,6 +158,8 @@ def serve_qa(key: str, path: Path, torch_model: Callable[[], Any], *, attention:
     folder = cache.folder_for(key, sha)
     record = cache.read_guard(key, sha) or {}
     model = torch_model()
+    if record.get("passed") is False:  # no OpenVINO variant kept PyTorch's accuracy
+        return model, Runtime("pytorch", "fp32", "ov-guard-failed", record)
     try:
         runtime = Runtime("openvino", str(record.get("precision", "?")), "", record)
         return ov_qa_model(_compiled(folder), model, runtime), runtime
