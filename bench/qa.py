@@ -21,7 +21,17 @@ on every ``nn.Linear``) is timed on the same inputs, with its answers compared t
 Targets on a 2-core CPU (span model): warm p50 <= 120 ms (384 tokens, 1,000 Chinese
 characters), < 400 ms for 4,000 characters.
 
+Long passages (span models; :mod:`core.qa.select`): a long passage is read in part (its
+best-ranked windows). Printed in the same run, all windows against the windows selected:
+the time p50 of ``core.qa.answer_details`` for 4,000 and 20,000 characters of real
+validation text (English: one SQuAD train validation article; Chinese: CMRC 2018 train
+validation articles joined), and EM / F1 on the long validation sets of
+:mod:`harness.qa_long` (COVID-QA and SQuAD articles, CMRC and DRCD joined; ``--long-n``
+questions each, validation articles only). Targets: 4,000 characters <= 400 ms, 20,000
+<= 1 s, F1 within 1 point of reading every window.
+
     python bench/qa.py [--runs 30] [--model KEY] [--threads N] [--only en|zh] [--no-int8]
+                       [--long-n 40] [--long-runs 5] [--no-long]
 """
 
 from __future__ import annotations
@@ -246,6 +256,64 @@ def bench_one(label: str, question: str, context: str, model: str | None, runs: 
     print(f"  {'naive baseline':28s} {b50:9.1f} {b95:9.1f} {1.0:14.2f}x")
 
 
+def bench_long_timing(key: str, runs: int, only: str | None) -> None:
+    """p50 of answering 4,000 and 20,000 characters: every window vs the selected ones, alternating."""
+    from core import loaders
+    from core.qa import answer_details, answer_with_bundle, passage_language
+    from harness import qa_long
+
+    bundle = loaders.load(key)
+    texts = {"en": qa_long.squad(cap=20_000), "zh": qa_long.cmrc(cap=20_000)}
+    runtime = " ".join(loaders.loaded_runtimes().get(key, ("?", "?", ""))[:2])  # DEMO_RUNTIME=torch: PyTorch fp32
+    print(f"\nlong passages ({key}, {runtime}): all windows vs the selected ones, p50 of {runs} alternating runs")
+    print(f"  {'passage':34s} {'windows':>9s} {'all ms':>9s} {'selected ms':>12s} {'ratio':>7s}")
+    for lang, examples in texts.items():
+        if only and lang != only:
+            continue
+        long_one = next(e for e in examples if len(e.context) >= 20_000)
+        for n in (4_000, 20_000):
+            context = long_one.context[:n]
+            question = long_one.question
+            passage_language(context)
+            sel = answer_details(question, context, model=key)
+            every = answer_with_bundle(bundle, question, context, read_windows=None)
+            t_all, t_sel = [], []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                answer_with_bundle(bundle, question, context, read_windows=None)
+                t_all.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                answer_details(question, context, model=key)
+                t_sel.append((time.perf_counter() - t0) * 1000)
+            a50, s50 = p50_p95(t_all)[0], p50_p95(t_sel)[0]
+            label = f"{'English' if lang == 'en' else 'Chinese'} {len(context):,} characters"
+            read = f"{sel.windows}/{every.windows}"
+            print(f"  {label:34s} {read:>9s} {a50:9.0f} {s50:12.0f} {s50 / a50:6.2f}x")
+
+
+def bench_long_accuracy(key: str, n: int, only: str | None) -> None:
+    """EM / F1 on the long validation sets: every window vs the selected ones."""
+    from core import loaders
+    from core.qa.select import READ_WINDOWS
+    from harness import qa_long
+
+    bundle = loaders.load(key)
+    print(f"\nlong validation passages ({key}), EM / F1: all windows vs the best {READ_WINDOWS} (validation only)")
+    print(
+        f"  {'set':8s} {'n':>4s} {'windows':>8s} {'all EM/F1':>12s} {'selected EM/F1':>15s} {'F1 diff':>8s} {'time':>12s}"
+    )
+    for name in qa_long.SETS:
+        if only and qa_long.LANG[name] != only:
+            continue
+        examples = qa_long.load(name, n)
+        every = qa_long.evaluate(bundle, examples, None)
+        sel = qa_long.evaluate(bundle, examples, READ_WINDOWS)
+        print(
+            f"  {name:8s} {every.n:4d} {every.windows:8.1f} {every.em:5.1f}/{every.f1:5.1f} "
+            f"{sel.em:8.1f}/{sel.f1:5.1f} {sel.f1 - every.f1:+8.1f} {every.seconds:5.0f}s/{sel.seconds:4.0f}s"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30)
@@ -253,6 +321,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: core.device's choice)")
     parser.add_argument("--only", choices=("en", "zh"), default=None, help="run one language only")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 comparison (span models)")
+    parser.add_argument("--long-n", type=int, default=40, help="questions per long validation set")
+    parser.add_argument("--long-runs", type=int, default=5, help="timed runs per long passage")
+    parser.add_argument("--no-long", action="store_true", help="skip the long passages (span models)")
     args = parser.parse_args()
 
     import torch
@@ -291,6 +362,14 @@ def main() -> None:
         print(f"\ndynamic int8 ({key}):")
         for label, question, context in cases:
             bench_int8(label, question, context, bundle, qbundle, args.runs)
+    if span and not args.no_long:
+        from harness import qa_long
+
+        if not qa_long.available():
+            print("\nlong passages: skipped (no QA data in ../shared/data/qa)")
+            return
+        bench_long_timing(key, args.long_runs, args.only)
+        bench_long_accuracy(key, args.long_n, args.only)
 
 
 if __name__ == "__main__":
