@@ -109,8 +109,8 @@ def test_reading_the_best_windows_against_reading_every_window():
     here "Sourdough" and "Gustave Eiffel" come out nearly tied)."""
     context = _padded(EIFFEL, FILLER_EN, 6, 6)
     question = "Who designed the tower?"
-    part = answer_with_bundle(_bundle(), question, context, top_k=3)
-    whole = answer_with_bundle(_bundle(), question, context, top_k=3, read_windows=None)
+    part = answer_with_bundle(_bundle(), question, context, top_k=3, read_windows=qa_select.READ_WINDOWS)
+    whole = answer_with_bundle(_bundle(), question, context, top_k=3)  # the default for direct callers: every window
     assert whole.windows == whole.windows_total > part.windows == qa_select.READ_WINDOWS
     assert part.windows_total == whole.windows_total
     assert whole.segments == () and part.segments

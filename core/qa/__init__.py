@@ -324,7 +324,10 @@ def _answer_spans(question: str, context: str, key: str, top_k: int, lang: str) 
     from core import loaders
 
     bundle = loaders.load(key)
-    return answer_with_bundle(bundle, question, context, top_k=top_k, can_abstain=_can_abstain(key), lang=lang)
+    can_abstain = _can_abstain(key)
+    return answer_with_bundle(
+        bundle, question, context, top_k=top_k, can_abstain=can_abstain, lang=lang, read_windows=READ_WINDOWS
+    )
 
 
 def answer_with_bundle(
@@ -335,7 +338,7 @@ def answer_with_bundle(
     top_k: int = 3,
     can_abstain: bool = False,
     lang: str | None = None,
-    read_windows: int | None = READ_WINDOWS,
+    read_windows: int | None = None,
 ) -> QAResult:
     """Span answers from an already loaded span-model bundle (``model`` with start/end
     logits, fast tokenizer as ``preprocessor``, ``lock``, ``device``).
@@ -343,8 +346,9 @@ def answer_with_bundle(
     A passage of more than ``read_windows`` windows is read in part: its best-ranked
     ``read_windows`` windows, their answers weighed by the ranking (:mod:`core.qa.select`);
     ``segments`` then holds the characters read, ``windows`` the windows read and
-    ``windows_total`` all of them. ``None`` reads every window. A shorter passage is read
-    whole, exactly as before, ``segments`` empty."""
+    ``windows_total`` all of them. ``None`` (the default for direct callers: training's
+    evaluation, benchmarks) reads every window, as before; ``answer_details`` passes
+    :data:`READ_WINDOWS`. A shorter passage is read whole, exactly as before, ``segments`` empty."""
     from core.qa import select as qa_select
     from core.qa import span as qa_span
 
