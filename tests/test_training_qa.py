@@ -49,9 +49,12 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every file ``qa_data.splits`` reads, tiny; SQuAD train has 427 articles so that article
     426 is English validation, CMRC train 2104 so that 2103 is Chinese validation."""
     folder = tmp_path_factory.mktemp("qa-data")
-    for name in ("xquad.en", "covid_qa"):
-        _write(folder, name, [_article(EN[:1], name)])
-    for name in ("xquad.zh", "cmrc2018_trial", "drcd_dev"):
+    held = [_article([], f"x{i}") for i in range(1, 24)]  # XQuAD 24-47: the held-out test
+    _write(folder, "xquad.en", [_article(EN[:1], "xquad.en"), *held, _article(EN[1:2], "xt")])
+    _write(folder, "xquad.zh", [_article(ZH[:1], "xquad.zh"), *held, _article(ZH[1:], "xt")])
+    _write(folder, "covid_qa", [_article(EN[:1], "covid_qa")])
+    _write(folder, "squad_dev_v1.1", [_article(EN, "dev")])
+    for name in ("cmrc2018_trial", "drcd_dev"):
         _write(folder, name, [_article(ZH[:1], name)])
     for name in ("cmrc2018_dev", "drcd_test"):
         _write(folder, name, [_article(ZH[1:], name)])  # all validation (fewer than 250 questions)
@@ -154,6 +157,10 @@ def test_ship_exports_only_a_better_model(tiny_data: Path, tmp_path: Path) -> No
         qa.main(ship)
         assert ((out / "layers.safetensors").stat().st_mtime_ns != stamp) == exported
     assert json.loads((out / "metrics.json").read_text())["history"][-1]["validation"]["en"]["f1"] == 0.0
+    # the report: held-out XQuAD (articles 24+ only) and SQuAD dev, into the shipped metrics
+    qa.main(["--data", str(tiny_data), "--out", str(out), "--report", "--threads", "1"])
+    rep = json.loads((out / "metrics.json").read_text())["report"]
+    assert {k: v["n"] for k, v in rep.items()} == {"xquad_heldout_en": 1, "xquad_heldout_zh": 1, "squad_dev": 3}
 
 
 def test_better_needs_a_higher_mean_and_no_chinese_drop() -> None:

@@ -101,6 +101,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ship", action="store_true", help="score the run on validation; export it if better")
     p.add_argument("--report", action="store_true", help="held-out XQuAD and SQuAD 1.1 dev of the shipped model")
     p.add_argument("--squad-dev-limit", type=int, default=0, help="--report on the first N SQuAD dev questions")
+    p.add_argument(
+        "--report-sets",
+        nargs="+",
+        choices=qa_eval.REPORT_SETS,
+        default=list(qa_eval.REPORT_SETS),
+        help="the sets --report scores (several processes can share the work)",
+    )
     return p
 
 
@@ -402,7 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.report:
         from core import e5
 
-        qa_eval.report(args.out, e5.tokenizer(), args.data, args.squad_dev_limit)
+        qa_eval.report(args.out, e5.tokenizer(), args.data, args.squad_dev_limit, tuple(args.report_sets))
     elif args.ship:
         ship(args)
     else:
