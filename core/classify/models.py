@@ -59,7 +59,8 @@ class MiniLMSentiment(_LabelledEncoder):
 
     ``forward(input_ids [B, T], attention_mask [B, T])`` returns a transformers
     ``SequenceClassifierOutput`` with ``logits`` [B, 2] (and ``attentions`` when asked),
-    so task code treats it like a Hugging Face sequence classifier.
+    so task code treats it like a Hugging Face sequence classifier; ``inputs_embeds``
+    [B, T, H] instead of ``input_ids`` is what the OpenVINO export traces (``core.openvino``).
     """
 
     def __init__(self, bert: Any, n_top: int) -> None:
@@ -71,21 +72,24 @@ class MiniLMSentiment(_LabelledEncoder):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         output_attentions: bool = False,
+        inputs_embeds: torch.Tensor | None = None,
         **_: Any,
     ):
         from transformers.modeling_outputs import SequenceClassifierOutput
 
         if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
+            like = input_ids if input_ids is not None else inputs_embeds[..., 0]  # type: ignore[index]
+            attention_mask = torch.ones(like.shape, dtype=torch.long, device=like.device)
         out = self.bert(
             input_ids=input_ids,
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
             output_attentions=output_attentions,
+            inputs_embeds=inputs_embeds,
         )
         logits = self.classifier(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
         return SequenceClassifierOutput(logits=logits, attentions=out.attentions if output_attentions else None)
@@ -176,14 +180,19 @@ def english_from_files(folder: Path, attention: bool = False) -> tuple[MiniLMSen
 def build_english(entry: Any, path: Path, device: Any, *, attention: bool):
     """Registry builder for ``sentiment-en-minilm`` (see ``core/loaders.py``)."""
     from core.loaders import Built
+    from core.openvino.runtime import serve_model
 
-    model, tok = english_from_files(Path(path), attention=attention)
+    torch_model, tok = english_from_files(Path(path), attention=attention)
+    # OpenVINO (int8 where the guard passed) on the CPU; PyTorch for attention maps, GPUs,
+    # DEMO_RUNTIME=torch and a missing/stale/damaged build (with a note for /status)
+    model, runtime = serve_model(entry.key, Path(path), lambda: torch_model, attention=attention)
 
     def warmup(m: Any, t: Any) -> None:
         enc = t(["warm up"], return_tensors="pt")
         m(input_ids=enc["input_ids"].to(m.device), attention_mask=enc["attention_mask"].to(m.device))
 
-    return Built(model.to(device), tok, {"id2label": dict(LABELS), "max_length": 256}, warmup)
+    meta = {"id2label": dict(LABELS), "max_length": 256, **runtime.as_meta()}
+    return Built(model.to(device), tok, meta, warmup)
 
 
 # ---- Chinese: character BERT with bigram input embeddings ------------------------------
@@ -313,9 +322,14 @@ class E5Sentiment(_LabelledEncoder):
             self.classifier = nn.Linear(dim, len(LABELS))
 
     def features(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+        self,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Mean-pooled hidden states ``pool_layers``, concatenated -> [B, hidden * len(pool_layers)]."""
+        """Mean-pooled hidden states ``pool_layers``, concatenated -> [B, hidden * len(pool_layers)]
+        (from ``input_ids`` [B, T], or ``inputs_embeds`` [B, T, H] for the OpenVINO export)."""
         last = self.bert.config.num_hidden_layers
         every = self.pool_layers != (last,)
         out = self.bert(
@@ -323,6 +337,7 @@ class E5Sentiment(_LabelledEncoder):
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
             output_hidden_states=every,
+            inputs_embeds=inputs_embeds,
         )
         states = out.hidden_states if every else {last: out.last_hidden_state}
         return torch.cat([mean_pool(states[k].float(), attention_mask) for k in self.pool_layers], dim=-1)
@@ -333,16 +348,19 @@ class E5Sentiment(_LabelledEncoder):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
         **_: Any,
     ):
         from transformers.modeling_outputs import SequenceClassifierOutput
 
         if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        return SequenceClassifierOutput(logits=self.head(self.features(input_ids, attention_mask, token_type_ids)))
+            like = input_ids if input_ids is not None else inputs_embeds[..., 0]  # type: ignore[index]
+            attention_mask = torch.ones(like.shape, dtype=torch.long, device=like.device)
+        feats = self.features(input_ids, attention_mask, token_type_ids, inputs_embeds)
+        return SequenceClassifierOutput(logits=self.head(feats))
 
 
 def e5_sentiment_from_files(folder: Path, attention: bool = False) -> tuple[E5Sentiment, Any, dict[str, Any]]:
@@ -374,11 +392,15 @@ def build_chinese_e5(entry: Any, path: Path, device: Any, *, attention: bool):
     """Registry builder for ``sentiment-zh-e5`` (see ``core/loaders.py``)."""
     from core.e5.models import load_e5
     from core.loaders import Built
+    from core.openvino.runtime import serve_model
 
-    model, tok, cfg = load_e5(entry.key, lambda: e5_sentiment_from_files(Path(path), attention=attention))
+    torch_model, tok, cfg = load_e5(entry.key, lambda: e5_sentiment_from_files(Path(path), attention=attention))
+    # OpenVINO on the CPU where the guard passed (core.openvino); PyTorch otherwise, with a note
+    model, runtime = serve_model(entry.key, Path(path), lambda: torch_model, attention=attention)
 
     def warmup(m: Any, t: Any) -> None:
         enc = t(["热身"], return_tensors="pt")
         m(input_ids=enc["input_ids"].to(m.device), attention_mask=enc["attention_mask"].to(m.device))
 
-    return Built(model.to(device), tok, {"id2label": dict(LABELS), "max_length": int(cfg["max_length"])}, warmup)
+    meta = {"id2label": dict(LABELS), "max_length": int(cfg["max_length"]), **runtime.as_meta()}
+    return Built(model.to(device), tok, meta, warmup)

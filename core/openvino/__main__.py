@@ -1,5 +1,5 @@
 """``python -m core.openvino build [KEY ...] [--force]``: build (or check) the OpenVINO models;
-``python -m core.openvino data qa-e5``: rewrite the committed calibration/guard files (needs
+``python -m core.openvino data KEY``: rewrite the committed calibration/guard files (needs
 ``../shared/data``)."""
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for key in args.keys:
         if args.command == "data":
-            from core.openvino import data
+            from core.openvino import data, text
 
-            print(*data.write_qa_files(key))
+            print(*(data.write_qa_files(key) if key == "qa-e5" else text.write_files(key)))
             continue
         try:
             folder = ov_build.build(key, force=args.force)
@@ -31,10 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key}: OpenVINO build failed ({type(exc).__name__}: {exc}); PyTorch will serve it", file=sys.stderr)
             continue
         record = json.loads((folder / "guard.json").read_text())
-        scores = record["scores"]
-        line = ", ".join(
-            f"{name} " + " / ".join(f"{lang} F1 {s['f1']:.1f}" for lang, s in sc.items()) for name, sc in scores.items()
-        )
+        metric = record.get("metric", "f1")
+        line = "; ".join(f"{name} {ov_build._summary(sc, metric)}" for name, sc in record["scores"].items())
         print(f"{key}: OpenVINO {record['precision']} in {folder} ({line})")
     return 0
 

@@ -1,4 +1,5 @@
-"""``python -m core.openvino build qa-e5``: export, convert, quantise, guard, write.
+"""``python -m core.openvino build [KEY]``: export, convert, quantise, guard, write, for each
+encoder of :data:`SPECS` (``qa-e5``, ``sentiment-zh-e5``, ``e5-small``, ``sentiment-en-minilm``).
 
 1. the PyTorch model (fp32, eager attention) from the model's own files;
 2. :func:`core.openvino.export.convert` (graph from ``inputs_embeds``), then
@@ -6,7 +7,9 @@
 3. the guard (:mod:`core.openvino.guard`) on the committed validation sample: PyTorch fp32,
    then the OpenVINO candidates, fastest first: static int8 (``int8``), int8 weights with
    dynamically quantised activations (``int8-dynamic``), fp32; the first within
-   ``MAX_F1_DROP`` F1 of PyTorch in every language is served (every score recorded);
+   ``MAX_F1_DROP`` F1 (span QA) or ``MAX_DROP`` accuracy points (sentiment, zero-shot; and
+   embeddings' cosine >= ``MIN_COSINE``) of PyTorch in every language is served (every
+   score recorded; :mod:`core.openvino.text` for the text encoders);
 4. the chosen graph, ``guard.json`` and a manifest written atomically into the model cache
    (:mod:`core.openvino.cache`), keyed by the hash of the source weights.
 """
@@ -16,15 +19,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core import registry
-from core.openvino import cache, data, guard
+from core.openvino import cache, data, guard, text
 
 log = logging.getLogger(__name__)
-
-SUPPORTED = ("qa-e5",)  # the span model first; the other encoders keep PyTorch for now
 
 
 def qa_sources(path: Path) -> list[Path]:
@@ -56,6 +59,27 @@ def torch_qa(path: Path) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Spec:
+    """How one registry model is built: its graph's ``kind`` (``core.openvino.export.OUTPUTS``),
+    the files its build is keyed by (``sources(path)``), its PyTorch fp32 reference
+    (``torch_model(path)``, eager attention), and the guard's ``metric``."""
+
+    kind: str
+    sources: Callable[[Path], list[Path]]
+    torch_model: Callable[[Path], Any]
+    metric: str
+
+
+SPECS: dict[str, Spec] = {  # built in this order by ``python -m core.openvino build`` (make setup)
+    "qa-e5": Spec("qa", qa_sources, torch_qa, "f1"),
+    "sentiment-zh-e5": Spec("classifier", text.zh_e5_sources, text.zh_e5_torch, "accuracy"),
+    "e5-small": Spec("encoder", text.e5_sources, text.e5_torch, "accuracy"),
+    "sentiment-en-minilm": Spec("classifier", text.en_sources, text.en_torch, "accuracy"),
+}
+SUPPORTED = tuple(SPECS)
+
+
 def model_path(key: str) -> Path:
     if key not in SUPPORTED:
         raise ValueError(f"no OpenVINO build for {key!r} (supported: {', '.join(SUPPORTED)})")
@@ -69,30 +93,47 @@ def build(key: str = "qa-e5", *, force: bool = False, questions: int | None = No
     """Build (or keep, when valid and not ``force``) the OpenVINO model of ``key`` in the
     cache; returns its folder. ``questions`` limits the guard sample per language (tests)."""
     path = model_path(key)
-    sha = cache.source_sha(qa_sources(path))
+    sha = cache.source_sha(SPECS[key].sources(path))
     return cache.write(key, sha, lambda tmp: _build_into(key, path, sha, tmp, questions), force=force)
+
+
+def _scorer(key: str, path: Path, questions: int | None) -> Callable[[Any], dict[str, dict[str, Any]]]:
+    """``score(model)`` on ``key``'s committed guard sample (the first ``questions`` per language)."""
+    if key == "qa-e5":
+        from core import e5
+
+        tok, meta = e5.tokenizer(), qa_meta(path)
+        sample = data.load_guard(key)
+        if questions is not None:
+            sample = [q for lang in ("en", "zh") for q in [s for s in sample if s.lang == lang][:questions]]
+        return lambda model: guard.qa_scores(model, tok, meta, sample)
+    rows = text.load_guard(key)
+    if questions is not None:
+        rows = [
+            r
+            for lang in dict.fromkeys(r["lang"] for r in rows)
+            for r in [x for x in rows if x["lang"] == lang][:questions]
+        ]
+    return text.Scorer(key, path, rows)
 
 
 def _build_into(key: str, path: Path, sha: str, tmp: Path, questions: int | None) -> None:
     import openvino as ov
 
-    from core import e5
     from core.openvino import export
-    from core.openvino.runtime import compile_model, ov_qa_model
+    from core.openvino.runtime import compile_model, ov_model
 
+    spec = SPECS[key]
+    max_drop = guard.MAX_F1_DROP if spec.metric == "f1" else guard.MAX_DROP
     t0 = time.perf_counter()
-    qa = torch_qa(path)
-    tok = e5.tokenizer()
-    meta = qa_meta(path)
-    sample = data.load_guard(key)
-    if questions is not None:
-        sample = [q for lang in ("en", "zh") for q in [s for s in sample if s.lang == lang][:questions]]
-    fp32 = export.convert(qa)
+    ref = spec.torch_model(path)
+    score = _scorer(key, path, questions)
+    fp32 = export.convert(ref, spec.kind)
     ids, lengths = data.load_calibration(key)
-    int8 = export.quantize(fp32, export.calibration_feeds(qa, ids, lengths))
+    int8 = export.quantize(fp32, export.calibration_feeds(ref, ids, lengths))
     log.info("%s: converted and quantised in %.0f s", key, time.perf_counter() - t0)
 
-    scores = {"pytorch-fp32": guard.qa_scores(qa, tok, meta, sample)}
+    scores = {"pytorch-fp32": score(ref)}
     candidates = (  # fastest first; the first within the guard is served
         ("int8", lambda: int8),
         ("int8-dynamic", lambda: export.compress_weights(fp32)),
@@ -100,15 +141,18 @@ def _build_into(key: str, path: Path, sha: str, tmp: Path, questions: int | None
     )
     for chosen, make in candidates:
         graph = make()
-        scores[f"openvino-{chosen}"] = guard.qa_scores(ov_qa_model(compile_model(graph), qa), tok, meta, sample)
-        if guard.passes(scores[f"openvino-{chosen}"], scores["pytorch-fp32"]):
+        scores[f"openvino-{chosen}"] = score(ov_model(compile_model(graph), ref, kind=spec.kind))
+        log.info("%s: openvino-%s %s", key, chosen, _summary(scores[f"openvino-{chosen}"], spec.metric))
+        if guard.passes(scores[f"openvino-{chosen}"], scores["pytorch-fp32"], spec.metric, max_drop):
             break
     ov.save_model(graph, str(tmp / "model.xml"), compress_to_fp16=False)
     record = {
         "key": key,
         "precision": chosen,
-        "passed": guard.passes(scores[f"openvino-{chosen}"], scores["pytorch-fp32"]),
-        "max_f1_drop": guard.MAX_F1_DROP,
+        "passed": guard.passes(scores[f"openvino-{chosen}"], scores["pytorch-fp32"], spec.metric, max_drop),
+        "metric": spec.metric,
+        "max_drop": max_drop,
+        **({"max_f1_drop": max_drop} if spec.metric == "f1" else {"min_cosine": guard.MIN_COSINE}),
         "scores": scores,
         "sample": {lang: s["n"] for lang, s in scores["pytorch-fp32"].items()},
         "calibration_windows": int(len(ids)),
@@ -117,3 +161,13 @@ def _build_into(key: str, path: Path, sha: str, tmp: Path, questions: int | None
         "build_seconds": round(time.perf_counter() - t0, 1),
     }
     (tmp / "guard.json").write_text(json.dumps(record, indent=2))
+
+
+def _summary(scores: dict[str, dict[str, Any]], metric: str) -> str:
+    """``en f1 65.7, zh f1 71.1`` / ``zh accuracy 87.5 cosine 0.998`` (logs, the CLI)."""
+    parts = []
+    for lang, sc in scores.items():
+        bits = [f"{metric} {sc[metric]:.1f}"] if metric in sc else []
+        bits += [f"cosine {sc['cosine']:.4f}"] if "cosine" in sc else []
+        parts.append(f"{lang} " + " ".join(bits))
+    return ", ".join(parts)

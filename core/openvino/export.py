@@ -5,9 +5,10 @@ the process's shared 4-bit word table, looked up in Python) and ``attention_mask
 computes position embeddings, the embeddings' LayerNorm, the encoder and the task head.
 Batch and sequence dimensions are dynamic.
 
-- :func:`convert`: ``openvino.convert_model`` of a span-QA model
-  (``BertForQuestionAnswering``-like: ``.bert.embeddings.word_embeddings`` and start/end
-  logits) wrapped by :class:`EmbedsQA`.
+- :func:`convert`: ``openvino.convert_model`` of a model that accepts ``inputs_embeds``,
+  wrapped by :class:`EmbedsModel`; its outputs by ``kind`` (:data:`OUTPUTS`): a span-QA
+  model (``qa``: start/end logits), a sequence classifier (``classifier``: our e5 and MiniLM
+  sentiment heads, logits) or a bare encoder (``encoder``: ``e5-small``, last hidden state).
 - :func:`quantize`: ``nncf.quantize`` with the TRANSFORMER preset (SmoothQuant, fast bias
   correction) calibrated on fixed token windows; ``nncf`` is imported only here, so only the
   build needs it.
@@ -21,29 +22,36 @@ from typing import Any
 import numpy as np
 
 INPUTS = ("inputs_embeds", "attention_mask")
+# kind -> the graph's outputs: qa (B, T) each; classifier (B, C); encoder (B, T, H)
+OUTPUTS = {
+    "qa": ("start_logits", "end_logits"),
+    "classifier": ("logits",),
+    "encoder": ("last_hidden_state",),
+}
 
 
-def _embeds_qa_class() -> Any:
+def _embeds_model_class() -> Any:
     import torch
 
-    class EmbedsQA(torch.nn.Module):
-        """``forward(inputs_embeds (B, T, H) float32, attention_mask (B, T) int64)`` ->
-        ``(start_logits (B, T), end_logits (B, T))`` of a span-QA model."""
+    class EmbedsModel(torch.nn.Module):
+        """``forward(inputs_embeds (B, T, H) float32, attention_mask (B, T) int64)`` -> the
+        outputs named ``names`` of the wrapped model, in that order."""
 
-        def __init__(self, qa: Any) -> None:
+        def __init__(self, model: Any, names: tuple[str, ...]) -> None:
             super().__init__()
-            self.qa = qa
+            self.model, self.names = model, names
 
         def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            out = self.qa(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-            return out.start_logits, out.end_logits
+            out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+            return tuple(getattr(out, n) for n in self.names)
 
-    return EmbedsQA
+    return EmbedsModel
 
 
-def word_table(qa: Any) -> Any:
-    """The model's word-embedding module (``ids (...) -> (..., H)``)."""
-    return qa.bert.embeddings.word_embeddings
+def word_table(model: Any) -> Any:
+    """The model's word-embedding module (``ids (...) -> (..., H)``): ``.bert.embeddings``'s
+    for a task model, ``.embeddings``' for a bare ``BertModel``."""
+    return getattr(model, "bert", model).embeddings.word_embeddings
 
 
 def example_feed(qa: Any, batch: int = 2, seq: int = 16) -> dict[str, Any]:
@@ -56,13 +64,14 @@ def example_feed(qa: Any, batch: int = 2, seq: int = 16) -> dict[str, Any]:
     return {"inputs_embeds": embeds, "attention_mask": torch.ones(batch, seq, dtype=torch.int64)}
 
 
-def convert(qa: Any) -> Any:
-    """The fp32 ``openvino.Model`` of span-QA model ``qa`` (eval mode, eager attention
-    traces cleanly), inputs :data:`INPUTS` with dynamic batch and sequence."""
+def convert(qa: Any, kind: str = "qa") -> Any:
+    """The fp32 ``openvino.Model`` of model ``qa`` (eval mode, eager attention traces
+    cleanly; a span-QA model, or see :data:`OUTPUTS`), inputs :data:`INPUTS` with dynamic
+    batch and sequence, outputs named ``OUTPUTS[kind]``."""
     import openvino as ov
     import torch
 
-    wrapper = _embeds_qa_class()(qa).eval()
+    wrapper = _embeds_model_class()(qa, OUTPUTS[kind]).eval()
     hidden = int(qa.config.hidden_size)
     with torch.no_grad():
         model = ov.convert_model(
@@ -70,7 +79,7 @@ def convert(qa: Any) -> Any:
             example_input=example_feed(qa),
             input=[("inputs_embeds", ov.PartialShape([-1, -1, hidden])), ("attention_mask", ov.PartialShape([-1, -1]))],
         )
-    for out, name in zip(model.outputs, ("start_logits", "end_logits")):
+    for out, name in zip(model.outputs, OUTPUTS[kind]):
         out.get_tensor().set_names({name})
     return model
 

@@ -73,14 +73,19 @@ def compile_model(model: Any, threads: int | None = None) -> Any:
     return _core().compile_model(str(model) if isinstance(model, Path) else model, "CPU", config)
 
 
-def ov_qa_model(compiled: Any, like: Any, runtime: Runtime | None = None) -> Any:
-    """The adapter over ``compiled`` with the word table (for e5: the process's shared 4-bit
-    one) and config of the PyTorch model ``like``."""
-    from core.openvino.adapter import OVQuestionAnswering
+def ov_model(compiled: Any, like: Any, runtime: Runtime | None = None, kind: str = "qa") -> Any:
+    """The adapter (``core.openvino.adapter.ADAPTERS[kind]``) over ``compiled`` with the word
+    table (for e5: the process's shared 4-bit one) and config of the PyTorch model ``like``."""
+    from core.openvino.adapter import ADAPTERS
     from core.openvino.export import word_table
 
     info = (runtime or Runtime("openvino", "?")).as_meta()
-    return OVQuestionAnswering(compiled, word_table(like), like.config, info)
+    return ADAPTERS[kind](compiled, word_table(like), like.config, info)
+
+
+def ov_qa_model(compiled: Any, like: Any, runtime: Runtime | None = None) -> Any:
+    """:func:`ov_model` of a span-QA model."""
+    return ov_model(compiled, like, runtime, "qa")
 
 
 _COMPILED: dict[str, Any] = {}  # folder + file times -> compiled model, once per process
@@ -127,8 +132,32 @@ def _start_build(key: str) -> bool:
 
 
 def serve_qa(key: str, path: Path, torch_model: Callable[[], Any], *, attention: bool) -> tuple[Any, Runtime]:
+    """:func:`serve` for a span-QA model (its sources: ``core.openvino.build.qa_sources``)."""
+    from core.openvino import build
+
+    return serve(key, path, torch_model, attention=attention, sources=lambda p: build.qa_sources(p), kind="qa")
+
+
+def serve_model(key: str, path: Path, torch_model: Callable[[], Any], *, attention: bool) -> tuple[Any, Runtime]:
+    """:func:`serve` for registry model ``key`` of ``core.openvino.build.SPECS``."""
+    from core.openvino import build
+
+    spec = build.SPECS[key]
+    return serve(key, path, torch_model, attention=attention, sources=spec.sources, kind=spec.kind)
+
+
+def serve(
+    key: str,
+    path: Path,
+    torch_model: Callable[[], Any],
+    *,
+    attention: bool,
+    sources: Callable[[Path], list[Path]],
+    kind: str,
+) -> tuple[Any, Runtime]:
     """The model ``key`` should be served with, and how. ``torch_model()`` builds the
-    PyTorch model (called when it is needed: also to borrow the config for the adapter)."""
+    PyTorch model (called when it is needed: also to borrow the config for the adapter);
+    ``sources(path)`` are the files the build is keyed by; ``kind`` picks the adapter."""
     from core.device import choose_device
 
     if attention or choose_device().kind != "cpu":
@@ -138,12 +167,10 @@ def serve_qa(key: str, path: Path, torch_model: Callable[[], Any], *, attention:
         return torch_model(), Runtime("pytorch", "fp32", "ov-forced-torch")
     try:
         import openvino  # noqa: F401
-
-        from core.openvino.build import qa_sources
     except ImportError:
         return torch_model(), Runtime("pytorch", "fp32", "ov-not-installed")
     try:
-        sha = cache.source_sha(qa_sources(path))
+        sha = cache.source_sha(sources(path))
     except Exception:  # e.g. no e5 file: the PyTorch builder raises the loader's own error for it
         return torch_model(), Runtime("pytorch", "fp32", "ov-failed")
     state = cache.check(key, sha)
@@ -162,7 +189,7 @@ def serve_qa(key: str, path: Path, torch_model: Callable[[], Any], *, attention:
         return model, Runtime("pytorch", "fp32", "ov-guard-failed", record)
     try:
         runtime = Runtime("openvino", str(record.get("precision", "?")), "", record)
-        return ov_qa_model(_compiled(folder), model, runtime), runtime
+        return ov_model(_compiled(folder), model, runtime, kind), runtime
     except Exception as exc:  # an unreadable graph: PyTorch, with a note, never a traceback
         log.warning("%s: OpenVINO model failed to compile (%s); PyTorch instead", key, exc)
         return model, Runtime("pytorch", "fp32", "ov-failed")
