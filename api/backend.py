@@ -1,7 +1,7 @@
 """Where the API's routes send task calls.
 
 A backend runs a ``core`` task by name (:mod:`core.tasks`) and says which models it has
-loaded. :class:`InProcess` runs them in this process (on the threadpool: a forward pass
+loaded (and on which runtime). :class:`InProcess` runs them in this process (on the threadpool: a forward pass
 never blocks the event loop); :class:`api.ray_serve.RayBackend` sends them to one Ray Serve
 deployment per model family. Routes only know this protocol, so the single-process API and
 the Ray Serve ingress are one set of route code.
@@ -25,6 +25,8 @@ class Backend(Protocol):
     async def run(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
     async def loaded(self) -> dict[str, float]: ...
+
+    async def runtimes(self) -> dict[str, tuple[str, str, str]]: ...
 
     async def stats(self) -> dict[str, Any]: ...
 
@@ -51,6 +53,12 @@ class InProcess:
         from core.loaders import loaded_models
 
         return loaded_models()
+
+    async def runtimes(self) -> dict[str, tuple[str, str, str]]:
+        """Loaded models' (runtime, precision, note): :func:`core.loaders.loaded_runtimes`."""
+        from core.loaders import loaded_runtimes
+
+        return loaded_runtimes()
 
     async def stats(self) -> dict[str, Any]:
         with self._lock:

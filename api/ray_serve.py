@@ -114,6 +114,11 @@ class FamilyServer:
 
         return loaded_models()
 
+    def runtimes(self) -> dict[str, tuple[str, str, str]]:
+        from core.loaders import loaded_runtimes
+
+        return loaded_runtimes()
+
     def stats(self) -> dict[str, Any]:
         sizes = self.batch_sizes
         return {
@@ -149,7 +154,7 @@ class RayBackend:
         from ray import exceptions as rex
         from ray.serve import exceptions as sex
 
-        from api.app import Unavailable
+        from api.errors import Unavailable
 
         retry = (rex.RayActorError, rex.ActorUnavailableError, sex.DeploymentUnavailableError, sex.BackPressureError)
         last: BaseException | None = None
@@ -171,6 +176,14 @@ class RayBackend:
         for part in await asyncio.gather(*(self._remote(f, "loaded") for f in tasks.FAMILIES), return_exceptions=True):
             if isinstance(part, dict):
                 out.update(part)
+        return out
+
+    async def runtimes(self) -> dict[str, tuple[str, str, str]]:
+        out: dict[str, tuple[str, str, str]] = {}
+        parts = await asyncio.gather(*(self._remote(f, "runtimes") for f in tasks.FAMILIES), return_exceptions=True)
+        for part in parts:
+            if isinstance(part, dict):
+                out.update({k: (str(v[0]), str(v[1]), str(v[2])) for k, v in part.items()})
         return out
 
     async def stats(self) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from core.qa.select import MAX_CONTEXT_CHARS  # one number: core refuses longer passages too
 
@@ -17,15 +18,40 @@ MAX_ATTENTION_CHARS = 2_000
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    """A request body: no unknown fields, and no lax coercion (``"full": 0`` is not a boolean,
+    ``"3"`` is not an integer): what the OpenAPI document says is what is accepted."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, strict=True)
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema's integer includes 1.0: take a whole float as an int (strings and booleans
+    stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Integer = Annotated[int, BeforeValidator(_whole)]
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str]
+    msg: str
 
 
 class ErrorBody(BaseModel):
     code: str = Field(
-        description="machine-readable: invalid-input, invalid-json, too-large, binary-text, passage-too-long, ..."
+        description="machine-readable: invalid-input, invalid-json, invalid-form, too-large, unauthorized, "
+        "rate-limited, empty, binary-text, wrong-encoding, passage-too-long, not-an-image, bad-shape, "
+        "bad-pixels, bad-layer, bad-head, model-unavailable, unknown-task, unavailable, ..."
     )
-    message: str
-    details: list[dict[str, Any]] | None = None
+    message: str = Field(description="for people (English)")
+    details: list[ErrorDetail] | None = Field(None, description="invalid-input: where the request breaks the schema")
+    reason: str | None = Field(None, description="model-unavailable: why (e.g. unknown-model, offline-not-cached)")
+    key: str | None = Field(None, description="model-unavailable: the model key")
+    hint: str | None = None
+    params: dict[str, Any] | None = None
+    length: int | None = Field(None, description="passage-too-long: the passage's length")
+    limit: int | None = Field(None, description="passage-too-long: the limit")
 
 
 class ErrorResponse(BaseModel):
@@ -51,7 +77,7 @@ class AskResponse(BaseModel):
 
 
 class QARequest(AskRequest):
-    top_k: int = Field(3, ge=1, le=10)
+    top_k: Integer = Field(3, ge=1, le=10)
 
 
 class AnswerOut(BaseModel):
@@ -89,17 +115,29 @@ class QAResponse(BaseModel):
 # --- classification --------------------------------------------------------------------
 
 
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+
+# "text or texts": exactly one of them, not null (the other absent or null)
+_TEXT_OR_TEXTS: JsonDict = {
+    "oneOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["texts"], "properties": {"texts": {"type": "array"}}},
+    ]
+}
+
+
 class _Texts(Strict):
-    text: str | None = Field(None, max_length=MAX_TEXT_CHARS)
-    texts: list[str] | None = Field(None, max_length=MAX_TEXTS)
+    model_config = ConfigDict(json_schema_extra=_TEXT_OR_TEXTS)
+
+    text: Text | None = Field(None, description="one text (or give texts)")
+    texts: list[Text] | None = Field(
+        None, max_length=MAX_TEXTS, description="several texts (or give text); a blank one gets null"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> _Texts:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give either text or texts")
-        for t in self.all_texts():
-            if len(t) > MAX_TEXT_CHARS:
-                raise ValueError(f"each text is at most {MAX_TEXT_CHARS} characters")
         return self
 
     def all_texts(self) -> list[str]:
@@ -111,14 +149,10 @@ class ClassifyRequest(_Texts):
 
 
 class ZeroShotRequest(_Texts):
-    labels: list[str] = Field(min_length=1, max_length=MAX_LABELS, examples=[["sport", "politics", "technology"]])
+    labels: list[Annotated[str, Field(min_length=1, max_length=MAX_LABEL_CHARS)]] = Field(
+        min_length=2, max_length=MAX_LABELS, examples=[["sport", "politics", "technology"]]
+    )
     model: str | None = None
-
-    @model_validator(mode="after")
-    def _labels(self) -> ZeroShotRequest:
-        if any(not lab.strip() or len(lab) > MAX_LABEL_CHARS for lab in self.labels):
-            raise ValueError(f"labels are 1 to {MAX_LABEL_CHARS} characters")
-        return self
 
 
 class PredictionOut(BaseModel):
@@ -138,11 +172,34 @@ class ClassifyResponse(BaseModel):
 # --- digits ----------------------------------------------------------------------------
 
 
+def _square(side: int) -> dict[str, Any]:
+    row = {
+        "type": "array",
+        "minItems": side,
+        "maxItems": side,
+        "items": {"type": "number", "minimum": 0, "maximum": 255},
+    }
+    return {"type": "array", "minItems": side, "maxItems": side, "items": row}
+
+
 class DigitsRequest(Strict):
+    # the shape and values are checked by the route (codes bad-shape, bad-pixels); the schema says the same
     pixels: list[list[float]] = Field(
-        description="a 28x28 or 280x280 grey image, rows of numbers in 0..255 (or 0..1); ink light on dark or dark on light"
+        description="a 28x28 or 280x280 grey image, rows of numbers in 0..255 (or 0..1); ink light on dark or dark on light",
+        json_schema_extra={"oneOf": [_square(28), _square(280)]},
     )
     saliency: bool = False
+
+
+DIGITS_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "a PNG or JPEG, 8x8 pixels or more"},
+        "saliency": {"type": "boolean", "default": False, "description": "the form value true or false"},
+    },
+    "additionalProperties": False,
+}
 
 
 class DigitsResponse(BaseModel):
@@ -162,8 +219,8 @@ class AttentionRequest(Strict):
     text: str = Field(min_length=1, max_length=MAX_ATTENTION_CHARS)
     pair: str | None = Field(None, max_length=MAX_ATTENTION_CHARS)
     model: str | None = None
-    layer: int = Field(-1, description="which layer (negative counts from the last)")
-    head: int | None = Field(None, description="which head; null: the average of the layer's heads")
+    layer: Integer = Field(-1, description="which layer (negative counts from the last)")
+    head: Integer | None = Field(None, description="which head; null: the average of the layer's heads")
     full: bool = Field(False, description="also every layer and head (capped in size)")
 
 
@@ -195,8 +252,36 @@ class ModelOut(BaseModel):
     reason: str
     size_mb: float
     loaded_s: float | None
+    runtime: str | None = Field(None, description="pytorch or openvino, once loaded (null: not loaded here)")
+    precision: str | None = Field(None, description="fp32, int8, fp16 or bf16, once loaded")
+    runtime_note: str = Field("", description="why OpenVINO is not used where it was wanted (e.g. ov-stale)")
 
 
 class TaskCall(Strict):
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskOut(BaseModel):
+    result: Any = Field(description="the task's result, wire-encoded (core.wire)")
+    engine: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    engine: str
+    device: str
+    device_info: dict[str, Any]
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    loaded: list[str]
+    missing: list[str] = Field(description="default models not loaded yet (503 until there are none)")
+    engine: str
+
+
+class StatsOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    engine: str

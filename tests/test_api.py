@@ -264,6 +264,44 @@ def test_models_lists_the_registry(client: TestClient) -> None:
     assert loaded["digits-cnn"] is not None and loaded["digits-cnn"] >= 0
 
 
+def test_models_show_each_loaded_models_runtime(client: TestClient) -> None:
+    from core.loaders import loaded_runtimes
+
+    assert client.post("/api/digits", json={"pixels": digit_pixels(28)}).status_code == 200  # loads the CNN
+    rows = {m["key"]: m for m in client.get("/api/models").json()}
+    runtime, precision, note = loaded_runtimes()["digits-cnn"]
+    cnn = rows["digits-cnn"]
+    assert (cnn["runtime"], cnn["precision"], cnn["runtime_note"]) == (runtime, precision, note)
+    assert cnn["runtime"] in ("pytorch", "openvino") and cnn["precision"] in ("fp32", "int8", "fp16", "bf16")
+    for m in rows.values():
+        if m["loaded_s"] is None:  # not loaded here: no runtime to show
+            assert m["runtime"] is None and m["precision"] is None and m["runtime_note"] == ""
+
+
+def test_models_take_runtimes_from_the_backend() -> None:
+    """The runtime shown is the serving side's (Ray Serve: the replicas'), not this process's."""
+
+    class Fake:
+        engine = "fake"
+
+        async def run(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            raise AssertionError("no task calls here")
+
+        async def loaded(self) -> dict[str, float]:
+            return {"qa-e5": 1.5}
+
+        async def runtimes(self) -> dict[str, tuple[str, str, str]]:
+            return {"qa-e5": ("openvino", "int8", "")}
+
+        async def stats(self) -> dict[str, Any]:
+            return {"engine": self.engine}
+
+    with TestClient(create_app(Fake()), raise_server_exceptions=False) as c:
+        rows = {m["key"]: m for m in c.get("/api/models").json()}
+    qa = rows["qa-e5"]
+    assert (qa["loaded_s"], qa["runtime"], qa["precision"], qa["runtime_note"]) == (1.5, "openvino", "int8", "")
+
+
 def test_healthz_readyz_and_stats(client: TestClient) -> None:
     h = client.get("/healthz")
     assert h.status_code == 200 and h.json()["status"] == "ok"
@@ -303,6 +341,71 @@ def test_openapi_lists_every_route_and_docs_serve_html(client: TestClient) -> No
     assert {"application/json", "multipart/form-data"} <= set(digits_body)
     docs = client.get("/docs")
     assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+
+
+# --- the OpenAPI document says what is enforced (schemathesis: tests/test_api_contract.py) ---
+
+
+def test_every_route_documents_its_json_errors(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            statuses = set(op["responses"]) - {"200"}
+            if path in ("/healthz", "/readyz"):  # public: no key, no rate limit, no body
+                continue
+            assert {"401", "429"} <= statuses, (method, path)
+            if method == "post":
+                assert {"400", "413", "422"} <= statuses, (method, path)
+            for status in statuses:
+                ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorResponse"), (method, path, status)
+    for path in ("/api/ask", "/api/qa", "/api/classify", "/api/zero-shot", "/api/attention", "/api/tasks/{name}"):
+        assert "404" in spec["paths"][path]["post"]["responses"], path  # unknown model key or task
+    body = spec["components"]["schemas"]["ErrorBody"]
+    assert set(body["required"]) == {"code", "message"}
+
+
+def test_the_schema_states_the_rules_the_code_enforces(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("ClassifyRequest", "ZeroShotRequest"):  # text or texts: exactly one
+        assert [b["required"] for b in schemas[name]["oneOf"]] == [["text"], ["texts"]]
+    assert schemas["ZeroShotRequest"]["properties"]["labels"]["minItems"] == 2
+    digits = client.get("/openapi.json").json()["paths"]["/api/digits"]["post"]["requestBody"]["content"]
+    sides = [b["minItems"] for b in digits["application/json"]["schema"]["properties"]["pixels"]["oneOf"]]
+    assert sides == [28, 280]
+    form = digits["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"] and form["additionalProperties"] is False
+
+
+# The mismatches schemathesis found (issue 22), each now a rule of the schema and of the code.
+CONTRACT: list[tuple[dict[str, Any], str, int]] = [
+    ({"json": {"text": "hello", "full": 0}}, "/api/attention", 422),  # 0 is not a boolean (was accepted)
+    ({"json": {"text": "hello", "layer": "1"}}, "/api/attention", 422),  # "1" is not an integer
+    ({"json": {"text": "hello", "layer": True}}, "/api/attention", 422),
+    ({"json": {"text": "hello", "layer": -1.0}}, "/api/attention", 200),  # 1.0 is a JSON Schema integer
+    ({"json": {"question": "q", "context": "c", "top_k": "2"}}, "/api/qa", 422),
+    ({"json": {"question": "Who?", "context": "Ann wrote it.", "top_k": 2.0}}, "/api/qa", 200),
+    ({"json": {"text": None, "texts": ["good"]}}, "/api/classify", 200),  # the other one null: fine
+    ({"json": {"text": "good", "texts": None}}, "/api/classify", 200),
+    ({"json": {"text": None, "texts": None}}, "/api/classify", 422),
+    ({"json": {"text": "a", "labels": ["only one"]}}, "/api/zero-shot", 422),  # minItems 2 (was 1)
+    ({"json": {"pixels": []}}, "/api/digits", 422),  # minItems 28 (was schema-valid)
+    ({"files": {"file": ("one.png", drawn_one(), "image/png")}, "data": {"saliency": "maybe"}}, "/api/digits", 422),
+    ({"files": {"file": ("one.png", drawn_one(), "image/png")}, "data": {"other": "x"}}, "/api/digits", 422),
+    ({"files": {"file": ("one.png", drawn_one(), "image/png")}, "data": {"saliency": "false"}}, "/api/digits", 200),
+]
+
+
+@pytest.mark.parametrize(
+    "kwargs,path,status", CONTRACT, ids=[f"{i}-{c[1].rsplit('/', 1)[-1]}" for i, c in enumerate(CONTRACT)]
+)
+def test_what_the_schema_allows_is_accepted_and_what_it_forbids_refused(
+    client: TestClient, kwargs: dict[str, Any], path: str, status: int
+) -> None:
+    r = client.post(path, **kwargs)
+    assert r.status_code == status, r.text[:300]
+    if status == 422:
+        error_of(r, 422)
 
 
 # --- the thin client's route ----------------------------------------------------------
