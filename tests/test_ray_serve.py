@@ -78,6 +78,11 @@ def test_same_routes_and_answers_as_the_single_process_api(ray_api: str) -> None
     pixels = [[255.0 if 5 <= r < 23 and 13 <= c < 15 else 0.0 for c in range(28)] for r in range(28)]
     status, body = _post(ray_api + "/api/digits", {"pixels": pixels})
     assert status == 200 and body["digit"] == 1 and abs(sum(body["probabilities"]) - 1) < 1e-3
+    # /api/models: the replicas' loaded models, each with the runtime it is served on there
+    with urllib.request.urlopen(ray_api + "/api/models", timeout=30) as r:
+        served = [m for m in json.loads(r.read()) if m["loaded_s"] is not None]
+    assert {"digits-cnn"} <= {m["key"] for m in served}
+    assert all(m["runtime"] in ("pytorch", "openvino") and m["precision"] for m in served), served
     status, body = _post(ray_api + "/api/attention", {"text": "The cat sat.", "head": 0})
     assert status == 200 and len(body["matrix"]) == len(body["tokens"])
     # bad input is the same 4xx as in one process, not a replica error
