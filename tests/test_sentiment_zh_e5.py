@@ -55,8 +55,12 @@ def test_loads_through_the_registry_on_the_shared_encoder():
         bundle.meta["max_length"]
         == json.loads((registry.bundled_path(registry.get(KEY)) / "config.json").read_text())["max_length"]
     )
-    # one 4-bit word-embedding table per process, shared with every other e5 model
-    assert bundle.model.bert.embeddings.word_embeddings is e5.shared_word_embeddings()
+    # one 4-bit word-embedding table per process, shared with every other e5 model (also by
+    # the OpenVINO graph's adapter, which looks the words up in it)
+    from core.openvino.export import word_table
+
+    table = bundle.model.word_embeddings if bundle.meta.get("runtime") == "openvino" else word_table(bundle.model)
+    assert table is e5.shared_word_embeddings()
     folder = registry.bundled_path(registry.get(KEY))
     assert sum(f.stat().st_size for f in folder.glob("*.safetensors")) < 10 * 1024 * 1024
 
@@ -75,7 +79,18 @@ def test_check_sentences_as_reported():
     assert len(rows) == 30 and {r["label"] for r in rows} == {"positive", "negative"}
     preds = classify([r["text"] for r in rows], model=KEY)
     right = sum(p.label == r["label"] for p, r in zip(preds, rows))
-    assert right == _metrics()["check_sentences"][KEY]
+    reported = _metrics()["check_sentences"][KEY]  # measured on PyTorch fp32
+    if loaders.load(KEY).meta.get("runtime") != "openvino":
+        assert right == reported
+        return
+    # served int8 (core.openvino): one borderline sentence (PyTorch p = 0.53) may flip (the card says so);
+    # the PyTorch copy (explanations, attention maps) still gives exactly the reported count
+    from core.classify.sentiment import forward
+
+    assert right >= reported - 1
+    probs = forward(loaders.load(KEY, attention=True), [r["text"] for r in rows])  # (30, 2): negative, positive
+    torch_labels = ["positive" if p[1] > p[0] else "negative" for p in probs]
+    assert sum(a == r["label"] for a, r in zip(torch_labels, rows)) == reported
 
 
 def test_long_text_is_truncated_with_flag():
