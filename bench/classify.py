@@ -3,9 +3,14 @@
 Prints, for the default (bundled) English and Chinese models of the registry:
 - single-text latency p50 / p95 (``classify([text])``, the page's one-text path),
 - throughput in texts per second on N short texts with ``classify(texts)`` (sorted,
-  batched) next to a one-text-at-a-time baseline measured in the same run, and the ratio.
+  batched) next to a one-text-at-a-time baseline measured in the same run, and the ratio;
+- PyTorch fp32 vs OpenVINO (the variant the guard chose, ``core.openvino``) side by side for
+  every converted encoder (``sentiment-zh-e5``, ``sentiment-en-minilm``, ``e5-small``): both
+  loaded in the same process, timed alternately (single text p50, batched throughput) and
+  scored on the committed guard sample (validation accuracy; e5-small: zero-shot accuracy
+  and the embeddings' cosine).
 
-    python bench/classify.py [--n 1000] [--runs 50] [--threads 2]
+    python bench/classify.py [--n 1000] [--runs 50] [--threads 2] [--runtime-only]
 """
 
 from __future__ import annotations
@@ -58,7 +63,10 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1000, help="texts per language for throughput")
     p.add_argument("--runs", type=int, default=50, help="single-text latency runs")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runtime-only", action="store_true", help="only PyTorch vs OpenVINO")
     args = p.parse_args()
+    if args.runtime_only:
+        return runtimes(args)
 
     import torch
 
@@ -93,6 +101,78 @@ def main() -> None:
         print(f"  one at a time: {len(texts) / base_s:8.1f} texts/s ({base_s:.1f}s)")
         print(f"  batched:       {len(texts) / batch_s:8.1f} texts/s ({batch_s:.1f}s)")
         print(f"  speed-up: {base_s / batch_s:.1f}x  (same labels: {agree:.1%})")
+    runtimes(args)
+
+
+def _both(key: str) -> tuple[object, object]:
+    """(PyTorch fp32 bundle, served bundle) of ``key``, both loaded in this process."""
+    from core import loaders
+    from core.openvino.runtime import RUNTIME_ENV
+
+    os.environ[RUNTIME_ENV] = "torch"
+    loaders.clear_cache()
+    torch_bundle = loaders.load(key)
+    del os.environ[RUNTIME_ENV]
+    loaders.clear_cache()
+    return torch_bundle, loaders.load(key)
+
+
+def runtimes(args: argparse.Namespace) -> None:
+    """PyTorch fp32 vs OpenVINO for each converted encoder, interleaved in one run."""
+    import torch
+
+    from core import registry
+    from core.classify.sentiment import forward
+    from core.classify.zero_shot import embed
+    from core.openvino import text
+
+    torch.set_num_threads(args.threads)
+    print(f"\nPyTorch fp32 vs OpenVINO (served variant), alternating, {args.threads} threads")
+    for key, texts in (
+        ("sentiment-zh-e5", chinese_texts(args.n)),
+        ("sentiment-en-minilm", english_texts(args.n)),
+        ("e5-small", chinese_texts(args.n // 2) + english_texts(args.n // 2)),
+    ):
+        pair = _both(key)
+        names = [f"{b.meta.get('runtime', 'pytorch')} {b.meta.get('precision', 'fp32')}" for b in pair]
+        if names[1].startswith("pytorch"):
+            print(f"\n[{key}] not served by OpenVINO here ({pair[1].meta.get('runtime_note')}): skipped")
+            continue
+        run = (lambda b, ts: embed(b, ["query: " + t for t in ts])) if key == "e5-small" else forward
+        for b in pair:
+            run(b, texts[:8])  # warm
+        lat: list[list[float]] = [[], []]
+        for i in range(args.runs):
+            for j in (i % 2, 1 - i % 2):  # alternate which goes first
+                t0 = time.perf_counter()
+                run(pair[j], [texts[i % len(texts)]])
+                lat[j].append((time.perf_counter() - t0) * 1000)
+        thr: list[float] = [0.0, 0.0]
+        for j in (0, 1, 1, 0):
+            t0 = time.perf_counter()
+            run(pair[j], texts)
+            thr[j] += time.perf_counter() - t0
+        score = text.Scorer(key, registry.bundled_path(pair[0].entry), text.load_guard(key))
+        guard_s: list[float] = []
+        scores = []
+        for b in pair:
+            t0 = time.perf_counter()
+            scores.append(score(b.model))
+            guard_s.append(time.perf_counter() - t0)
+        print(f"\n[{key}] {names[0]} vs {names[1]}")
+        p50 = [percentile(x, 50) for x in lat]
+        print(f"  single text p50: {p50[0]:.1f} vs {p50[1]:.1f} ms ({p50[0] / p50[1]:.1f}x)")
+        print(
+            f"  {len(texts)} texts batched: {2 * len(texts) / thr[0]:.0f} vs {2 * len(texts) / thr[1]:.0f} texts/s "
+            f"({thr[0] / thr[1]:.1f}x)"
+        )
+        for lang, ref in scores[0].items():
+            got = scores[1][lang]
+            bits = [f"accuracy {ref['accuracy']:.2f} vs {got['accuracy']:.2f} %"] if "accuracy" in ref else []
+            bits += [f"same predictions {got['agree']:.1f} %"] if "agree" in got else []
+            bits += [f"cosine mean {got['cosine']:.4f} (min {got['min_cosine']:.4f})"] if "cosine" in got else []
+            print(f"  guard sample {lang} (n={ref['n']}): " + ", ".join(bits))
+        print(f"  guard sample time: {guard_s[0]:.1f} vs {guard_s[1]:.1f} s ({guard_s[0] / guard_s[1]:.1f}x)")
 
 
 if __name__ == "__main__":
