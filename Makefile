@@ -8,8 +8,9 @@ API_PORT ?= 8000
 
 .PHONY: setup setup-llm run api serve-cluster test test-fast lint format bench browser clean
 
-# Then the OpenVINO int8 models of the default encoders, in the model cache keyed by the
-# weights' hash: a few minutes once, a second when already built for these weights (retrained
+# Then the OpenVINO int8 models of the default encoders (qa-e5, sentiment-zh-e5, e5-small,
+# sentiment-en-minilm), in the model cache keyed by the weights' hash: 2-6 minutes each once on
+# 2 cores, a second when already built for these weights (retrained
 # weights are rebuilt here, or in the background by the app on first load).
 setup: $(STAMP)
 	@$(BIN)/python -m core.openvino build
