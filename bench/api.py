@@ -11,6 +11,7 @@ machine: the clients take CPU from the server too, as they would on one box.
 
     python bench/api.py                       # everything (about 8 minutes here)
     python bench/api.py --skip-ray --skip-streamlit --seconds 4
+    python bench/api.py --runtime-cpu         # only: server CPU per request, OpenVINO vs DEMO_RUNTIME=torch
 
 Targets on this 2-core CPU: API overhead over the bare core call under 5 ms p50; 128
 concurrent clients for 60 s with zero 5xx; with @serve.batch at least 2x the throughput
@@ -106,12 +107,40 @@ def run_level(name: str, url: str, proc: psutil.Process, clients: int, seconds: 
 
 
 @contextmanager
-def api_server(module: str, log: Path, *extra: str) -> Iterator[tuple[str, psutil.Process]]:
+def api_server(
+    module: str, log: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, psutil.Process]]:
     """``python -m module --host 127.0.0.1 --port P *extra`` until the block ends, once ready."""
     port = server.free_port()
     args = ["-m", module, "--host", server.HOST, "--port", str(port), *extra]
-    with server.serving(args, log, port=port, timeout_s=300, health_path="/readyz") as (url, proc):
+    with server.serving(args, log, port=port, timeout_s=300, health_path="/readyz", env=env) as (url, proc):
         yield url, psutil.Process(proc.pid)
+
+
+def runtime_cpu(tmp: Path, clients: int, seconds: float, rounds: int = 3) -> None:
+    """Server CPU per request of the single-process API with the encoders on OpenVINO (the
+    default) vs ``DEMO_RUNTIME=torch``: both servers up at once, levels alternated."""
+    with (
+        api_server("api", tmp / "api-ov.log") as (ov_url, ov_ps),
+        api_server("api", tmp / "api-torch.log", env={"DEMO_RUNTIME": "torch"}) as (pt_url, pt_ps),
+    ):
+        totals = {"torch": [0.0, 0], "openvino": [0.0, 0]}
+        for url in (ov_url, pt_url):
+            warm(url)
+        for r in range(rounds):
+            order = [("openvino", ov_url, ov_ps), ("torch", pt_url, pt_ps)]
+            for name, url, ps in order if r % 2 == 0 else order[::-1]:
+                lv = run_level(f"API, runtime {name}", url, ps, clients, seconds)
+                totals[name][0] += lv.cpu_s
+                totals[name][1] += lv.ok
+        cpu = {k: v[0] / max(int(v[1]), 1) for k, v in totals.items()}
+        rps = {k: v[1] / (rounds * seconds) for k, v in totals.items()}
+        print(
+            f"server CPU per request at {clients} clients: OpenVINO {cpu['openvino'] * 1000:.1f} ms vs PyTorch "
+            f"{cpu['torch'] * 1000:.1f} ms ({cpu['torch'] / max(cpu['openvino'], 1e-9):.2f}x less); req/s "
+            f"{rps['openvino']:.1f} vs {rps['torch']:.1f} (alternated, {rounds} rounds of {seconds:.0f} s)",
+            flush=True,
+        )
 
 
 def warm(url: str) -> None:
@@ -217,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-single", action="store_true")
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--skip-streamlit", action="store_true")
+    parser.add_argument("--runtime-cpu", action="store_true", help="only the OpenVINO vs PyTorch CPU per request")
     opts = parser.parse_args(argv)
     import tempfile
 
@@ -225,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
 
     device = describe_device().label
     print(f"device: {device}   workload: POST /api/classify, one short text (en/zh)   logs: {tmp}", flush=True)
+    if opts.runtime_cpu:
+        runtime_cpu(tmp, 32, opts.seconds)
+        return 0
     results: dict[str, Any] = {}
 
     bare = bare_core_p50()
