@@ -7,9 +7,9 @@ the start of :func:`source_sha`, the hash of every file the model is built from 
 ``qa-e5``: ``layers.safetensors`` and the e5 packed file), so retrained weights find no
 folder (stale) and are rebuilt; never committed. Builds are written to a temporary folder
 and renamed into place under a file lock (a crash never leaves half a model; two
-processes never build together). :func:`check` says whether a folder is usable:
-``missing``, ``stale`` (an older build for other weights is there), ``damaged`` (files do
-not match the manifest) or ``ok``.
+processes never build together, not even two different models). :func:`check` says
+whether a folder is usable: ``missing``, ``stale`` (an older build for other weights is
+there), ``damaged`` (files do not match the manifest) or ``ok``.
 """
 
 from __future__ import annotations
@@ -93,8 +93,10 @@ def read_guard(key: str, sha: str) -> dict[str, Any] | None:
 
 @contextlib.contextmanager
 def _build_lock(key: str) -> Iterator[None]:
+    """One build at a time on this machine, whatever the model: the app may start a background
+    build for each of the four encoders at once, and each needs a core and ~1 GB."""
     root().mkdir(parents=True, exist_ok=True)
-    with open(root() / f".{key}.lock", "w") as lock_file:
+    with open(root() / ".build.lock", "w") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         yield
 
