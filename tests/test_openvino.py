@@ -19,25 +19,16 @@ import torch
 
 from core import loaders, registry
 from core.openvino import cache, export, runtime
+from tests.tiny_bert import tiny_bert_config
 
 QA_PATH = registry.bundled_path(registry.get("qa-e5"))
 needs_qa = pytest.mark.skipif(QA_PATH is None, reason="models/qa-e5 is not trained yet")
 
 
 def _tiny_qa() -> torch.nn.Module:
-    from transformers import BertConfig, BertForQuestionAnswering
+    from transformers import BertForQuestionAnswering
 
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=120,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=2,
-        attn_implementation="eager",
-    )
+    config = tiny_bert_config(num_labels=2)
     return BertForQuestionAnswering(config).eval()
 
 

@@ -18,21 +18,13 @@ import torch
 
 from core import loaders, registry
 from core.openvino import cache, export, guard, runtime
+from tests.tiny_bert import tiny_bert_config
 
 
 def _tiny_bert() -> object:
-    from transformers import BertConfig, BertModel
+    from transformers import BertModel
 
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=120,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        attn_implementation="eager",
-    )
+    config = tiny_bert_config()
     return BertModel(config, add_pooling_layer=False).eval()
 
 
