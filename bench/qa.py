@@ -15,9 +15,9 @@ processes hits both alike.
 Prints p50 / p95 in ms for: ``answer`` warm (the passage seen before: its sentence
 embeddings cached, as when a visitor asks a second question), ``answer`` cold passage
 (cache cleared before each run), and the baseline; and the ratios to the baseline.
-For span models a third input, an English passage of 4,000 characters, is timed too, and
-a dynamically int8-quantised copy of the model (``torch.ao.quantization.quantize_dynamic``
-on every ``nn.Linear``) is timed on the same inputs, with its answers compared to fp32's.
+For span models a third input, an English passage of 4,000 characters, is timed too. The
+model runs on its served runtime (OpenVINO on the CPU where its build passed the guard;
+``DEMO_RUNTIME=torch`` for PyTorch fp32); ``bench/qa_runtime.py`` compares the two in one run.
 Targets on a 2-core CPU (span model): warm p50 <= 120 ms (384 tokens, 1,000 Chinese
 characters), < 400 ms for 4,000 characters.
 
@@ -30,7 +30,7 @@ validation articles joined), and EM / F1 on the long validation sets of
 questions each, validation articles only). Targets: 4,000 characters <= 400 ms, 20,000
 <= 1 s, F1 within 1 point of reading every window.
 
-    python bench/qa.py [--runs 30] [--model KEY] [--threads N] [--only en|zh] [--no-int8]
+    python bench/qa.py [--runs 30] [--model KEY] [--threads N] [--only en|zh]
                        [--long-n 40] [--long-runs 5] [--no-long]
 """
 
@@ -183,40 +183,6 @@ def naive_spans(bundle, question: str, context: str) -> int:
 # ---- the run -------------------------------------------------------------------------------
 
 
-def int8_copy(bundle):
-    """The bundle with a dynamically int8-quantised copy of its model (linear layers)."""
-    import copy
-    import dataclasses
-
-    import torch
-
-    qmodel = torch.ao.quantization.quantize_dynamic(copy.deepcopy(bundle.model), {torch.nn.Linear}, dtype=torch.qint8)
-    return dataclasses.replace(bundle, model=qmodel, key=bundle.key + "+int8")
-
-
-def bench_int8(label: str, question: str, context: str, bundle, qbundle, runs: int) -> None:
-    """fp32 vs int8 on one input, alternating runs; and whether the best answer is the same."""
-    from core.qa import answer_with_bundle
-
-    a = answer_with_bundle(bundle, question, context)
-    b = answer_with_bundle(qbundle, question, context)
-    fp, q8 = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        answer_with_bundle(bundle, question, context)
-        fp.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        answer_with_bundle(qbundle, question, context)
-        q8.append((time.perf_counter() - t0) * 1000)
-    (f50, f95), (q50, q95) = p50_p95(fp), p50_p95(q8)
-    same = bool(a.answers and b.answers and a.answers[0].text == b.answers[0].text)
-    print(
-        f"  int8 vs fp32, {label}: fp32 p50 {f50:.1f} ms (p95 {f95:.1f}); int8 p50 {q50:.1f} ms "
-        f"(p95 {q95:.1f}) = {q50 / f50:.2f}x; same best answer: {same} "
-        f"({a.answers[0].text[:40] if a.answers else ''!r} / {b.answers[0].text[:40] if b.answers else ''!r})"
-    )
-
-
 def bench_one(label: str, question: str, context: str, model: str | None, runs: int) -> None:
     from core import loaders
     from core.qa import LEXICAL, answer, answer_details, is_sentence_model, pick_model
@@ -320,7 +286,6 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="registry key (default: the default available QA model)")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: core.device's choice)")
     parser.add_argument("--only", choices=("en", "zh"), default=None, help="run one language only")
-    parser.add_argument("--no-int8", action="store_true", help="skip the int8 comparison (span models)")
     parser.add_argument("--long-n", type=int, default=40, help="questions per long validation set")
     parser.add_argument("--long-runs", type=int, default=5, help="timed runs per long passage")
     parser.add_argument("--no-long", action="store_true", help="skip the long passages (span models)")
@@ -356,12 +321,6 @@ def main() -> None:
         cases.append((f"Chinese passage ({len(zh)} chars)", ZH_QUESTION, zh))
     for label, question, context in cases:
         bench_one(label, question, context, args.model, args.runs)
-    if span and not args.no_int8:
-        bundle = loaders.load(key)
-        qbundle = int8_copy(bundle)
-        print(f"\ndynamic int8 ({key}):")
-        for label, question, context in cases:
-            bench_int8(label, question, context, bundle, qbundle, args.runs)
     if span and not args.no_long:
         from harness import qa_long
 
