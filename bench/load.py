@@ -17,6 +17,7 @@ Bounded: a time limit per level, a request cap, and the server is stopped at the
     python bench/load.py --ramp 0.5             # everyone opens the shared link at once
     python bench/load.py --levels 1 5 --think 0 # no pause between pages (worst case)
     python bench/load.py --entry serve          # production entry point (python -m ui.serve)
+    python bench/load.py --runtime-cpu          # only: server CPU per page visit, OpenVINO vs DEMO_RUNTIME=torch
 
 Targets on a 2-core CPU: 20 sessions with zero errors; p95 under 4x the single-session p50;
 server memory at 50 sessions under 1.2x memory at 1 session plus a few MB per session.
@@ -65,8 +66,8 @@ class Level:
 # ------------------------------------------------------------------------------------ server
 
 
-def start_server(entry: str, port: int, log_path: Path) -> subprocess.Popen:
-    proc = server.start(server.streamlit_command(port, entry), log_path)
+def start_server(entry: str, port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    proc = server.start(server.streamlit_command(port, entry), log_path, env)
     try:
         server.wait_healthy(f"http://{HOST}:{port}", proc)
     except server.ServerFailed:
@@ -269,6 +270,48 @@ def summarize(levels: list[Level], think: float, ramp: float) -> None:
         )
 
 
+def runtime_cpu(entry: str, rounds: int) -> None:
+    """Server CPU per page visit with the encoders on OpenVINO (the default) vs
+    ``DEMO_RUNTIME=torch``: two servers up at once, one visitor each in turn (alone, a visit's CPU
+    is all its own), the order alternated every round; median per page and the sum of the
+    means (one visit of every page; the process CPU clock ticks in 10-15 ms steps, so means, not medians)."""
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        for name, env in (("openvino", None), ("torch", {"DEMO_RUNTIME": "torch"})):
+            port = server.free_port()
+            log = Path(tempfile.gettempdir()) / f"bench-load-{name}-{port}.log"
+            servers[name] = (start_server(entry, port, log, env), port)
+            warm = asyncio.run(run_level(2, port, 1, 0.0, 180.0, 600.0, 100))
+            print(f"{name}: server on port {port} warm, {sum(r.error is not None for r in warm.results)} errors")
+        cpus: dict[str, dict[str, list[float]]] = {k: {} for k in servers}
+        errors = {k: 0 for k in servers}
+        for r in range(rounds):
+            order = list(servers) if r % 2 == 0 else list(servers)[::-1]
+            for name in order:
+                proc, port = servers[name]
+                lv = asyncio.run(run_level(1, port, 1, 0.0, 90.0, 600.0, 100, psutil.Process(proc.pid)))
+                for res in lv.results:
+                    if res.error is None and res.cpu is not None:
+                        cpus[name].setdefault(res.page, []).append(res.cpu)
+                    errors[name] += res.error is not None
+    finally:
+        for proc, _ in servers.values():
+            server.stop(proc)
+    print(f"\nserver CPU per page visit (mean of {rounds} visits, one visitor, seconds)")
+    print(f"{'page':10} {'OpenVINO':>9} {'PyTorch':>9} {'saved':>7}")
+    tot = {k: 0.0 for k in servers}
+    for page in [p.url_path for p in PAGES]:
+        med = {k: statistics.fmean(cpus[k].get(page) or [math.nan]) for k in servers}
+        for k in servers:
+            tot[k] += med[k]
+        print(f"{page:10} {med['openvino']:9.3f} {med['torch']:9.3f} {med['torch'] / med['openvino']:6.2f}x")
+    print(
+        f"{'ALL':10} {tot['openvino']:9.3f} {tot['torch']:9.3f} {tot['torch'] / tot['openvino']:6.2f}x  "
+        f"(errors: OpenVINO {errors['openvino']}, PyTorch {errors['torch']}; load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--levels", type=int, nargs="+", default=[1, 5, 20, 50], help="concurrent sessions")
@@ -298,7 +341,14 @@ def main(argv: list[str] | None = None) -> int:
         default="streamlit",
         help="streamlit: `streamlit run app.py`; serve: `python -m ui.serve` (warms models)",
     )
+    ap.add_argument(
+        "--runtime-cpu", action="store_true", help="only: server CPU per page visit, OpenVINO vs DEMO_RUNTIME=torch"
+    )
+    ap.add_argument("--rounds", type=int, default=4, help="--runtime-cpu: visits of every page per runtime")
     args = ap.parse_args(argv)
+    if args.runtime_cpu:
+        runtime_cpu(args.entry, args.rounds)
+        return 0
 
     port = server.free_port()
     log_path = Path(tempfile.gettempdir()) / f"bench-load-{port}.log"
