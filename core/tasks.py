@@ -33,7 +33,7 @@ KWARGS: dict[str, dict[str, float | None]] = {
     "sentiment": {"model": None},
     "zero-shot": {"model": None, "template": None},
     "zero-shot-details": {},
-    "digits": {"saliency": None, "compare": None},
+    "digits": {"saliency": None, "compare": None, "method": None},
     "digits-batch": {},
     "attention": {"model": None, "text_pair": None, "max_tokens": 128},
 }

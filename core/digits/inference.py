@@ -15,6 +15,7 @@ from torch import nn
 from core.digits.model import model_key
 from core.digits.preprocess import FIELD, canvas_to_mnist, naive_resize
 from core.digits.saliency import occlusion_map, occlusion_variants
+from core.explain import Attribution
 from core.inference import run_batched
 
 # A top probability under this is "not sure": the page names two candidates.
@@ -78,10 +79,13 @@ class DigitResult:
 
     ``code``: ``"ok"``, or ``"blank"`` when nothing (or only a few stray pixels) was drawn,
     and then every array is ``None``. ``image``: the ``(28, 28)`` picture the CNN reads
-    (:func:`canvas_to_mnist`); ``probs``: its ten probabilities; ``saliency``: which pixels
-    decided the predicted digit (``None`` when not asked for); ``naive`` and
-    ``naive_probs``: the whole canvas squashed to 28x28 without MNIST preprocessing, and
-    what the model makes of that (``None`` when not asked for).
+    (:func:`canvas_to_mnist`); ``probs``: its ten probabilities; ``attribution``: which
+    pixels decided the predicted digit (:func:`core.digits.explain.explain_digit`: signed
+    weights, the method, the per-drawing faithfulness; ``None`` when not asked for);
+    ``saliency``: the same map's positive part scaled to [0, 1] (``(28, 28)`` float32, 1 =
+    most important; kept for the API); ``naive`` and ``naive_probs``: the whole canvas
+    squashed to 28x28 without MNIST preprocessing, and what the model makes of that
+    (``None`` when not asked for).
     """
 
     code: str
@@ -91,6 +95,7 @@ class DigitResult:
     saliency: np.ndarray | None = None
     naive: np.ndarray | None = None
     naive_probs: np.ndarray | None = None
+    attribution: Attribution | None = None
 
     @property
     def blank(self) -> bool:
@@ -126,25 +131,37 @@ class DigitResult:
         return None if self.naive_probs is None else int(np.argmax(self.naive_probs))
 
 
-def recognise(rgba: np.ndarray, *, saliency: bool = True, compare: bool = True) -> DigitResult:
+def recognise(rgba: np.ndarray, *, saliency: bool = True, compare: bool = True, method: str = "auto") -> DigitResult:
     """Read one canvas drawing (``(H, W, 4)`` RGBA, or RGB / grey; see
     :func:`canvas_to_mnist`): the 28x28 picture, the ten probabilities and, when asked,
-    the occlusion saliency of the predicted digit and the no-preprocessing comparison.
-    All pictures go through the model in one batch. A blank canvas gives ``code="blank"``
-    without touching the model."""
+    the explanation of the predicted digit by ``method`` (a code of
+    :data:`core.digits.explain.DIGIT_METHODS`, ``"auto"``: the benchmark's default) and the
+    no-preprocessing comparison. The picture and the comparison go through the model in
+    one batch. A blank canvas gives ``code="blank"`` without touching the model; an
+    unknown ``method`` raises :class:`core.explain.ExplainError` before any work."""
+    from core.digits.explain import explain_digit, positive_map, resolve_method, weights_map
+
+    if saliency:
+        resolve_method(method)
     key = model_key()
     image = canvas_to_mnist(rgba)
     if image is None:
         return DigitResult("blank", key)
     naive = naive_resize(rgba) if compare else None
-    variants, boxes = occlusion_variants(image) if saliency else ([], [])
     extra = [] if naive is None else [naive]
-    probs = classify_digits(np.stack([image, *extra, *variants]))
+    probs = classify_digits(np.stack([image, *extra]))
     first = probs[0]
-    heat = None
+    att = heat = None
     if saliency:
-        target = int(np.argmax(first))
-        heat = occlusion_map(float(first[target]), probs[1 + len(extra) :, target], boxes)
+        att = explain_digit(image, target=int(np.argmax(first)), method=method)
+        heat = positive_map(weights_map(att))
     return DigitResult(
-        "ok", key, image=image, probs=first, saliency=heat, naive=naive, naive_probs=probs[1] if extra else None
+        "ok",
+        key,
+        image=image,
+        probs=first,
+        saliency=heat,
+        naive=naive,
+        naive_probs=probs[1] if extra else None,
+        attribution=att,
     )
