@@ -2,8 +2,8 @@
 the ten probabilities, which strokes mattered, and what happens without MNIST preprocessing.
 
 ``?example=N`` (0-9) opens the page with an example drawing of digit N on the canvas; the
-pen width and the two options are kept in the URL too (``?pen=``, ``?compare=``,
-``?saliency=``).
+pen width, the two options and the explanation method are kept in the URL too (``?pen=``,
+``?compare=``, ``?saliency=``, ``?method=``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.digits import model_facts, model_key, recognise
+from core.digits.explain import DEFAULT_METHOD, DIGIT_METHODS
 from ui.api_view import body, pixels, show_api
 from ui.digits_canvas import drawing_canvas
 from ui.digits_view import show_about, show_prediction
@@ -42,13 +43,25 @@ with left:
     saliency = st.toggle(
         t("digits.saliency"), value=True, key="saliency", bind="query-params", help=t("digits.saliency_help")
     )
+    method = st.segmented_control(
+        t("digits.method"),
+        DIGIT_METHODS,
+        default=DEFAULT_METHOD,
+        key="method",
+        bind="query-params",
+        required=True,
+        format_func=lambda m: t(f"digits.method.{m}"),
+        help=t("digits.method_help"),
+        disabled=not saliency,
+    )
+    method = method if method in DIGIT_METHODS else DEFAULT_METHOD
     with canvas_box:
         rgba = drawing_canvas(example, pen)
 
 with right:
     # the model is loaded first (with a spinner, or a message if it cannot be), so the latency is the reading's
     ready = rgba is not None and ensure_model(model_key())
-    result = run_once(recognise, rgba, saliency=saliency) if ready else None
+    result = run_once(recognise, rgba, saliency=saliency, method=method) if ready else None
     if rgba is None or (result is not None and result.blank):
         st.info(t("digits.empty"))
     elif result is not None:

@@ -1,7 +1,8 @@
 """AppTest of the /digits page in both languages: the blank-canvas prompt, an example drawing
 from ``?example=N`` predicted through the real model, the options (bound to the URL), the
-naive-resize comparison, a bad ``example`` value, the latency in the footer, and never a
-traceback. (Drawing with a mouse is the browser test's job.)"""
+naive-resize comparison, a bad ``example`` value, the latency in the footer, the explanation
+method picker (bound to the URL) with its faithfulness caption, and never a traceback.
+(Drawing with a mouse is the browser test's job.)"""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.digits import model_key
+from core.digits.explain import DEFAULT_METHOD, DIGIT_METHODS
 from core.registry import REPO_ROOT
 from tests.apptest_pages import open_page
+from ui.i18n import TABLE
 
 MODEL_READY = (REPO_ROOT / "models" / "digits" / "model.safetensors").exists()
 
@@ -85,3 +88,33 @@ def test_picking_an_example_draws_it():
     at.pills(key="example").set_value(8).run()
     assert not at.exception
     assert '800;line-height:1;color:#ff4b4b;">8</span>' in _text(at)
+
+
+def _attribution(at: AppTest):
+    """The explanation behind the page (the remembered ``recognise`` result)."""
+    (_key, result, _ms) = at.session_state["_run_once"]["core.digits.inference.recognise"]
+    return result.attribution
+
+
+@pytest.mark.skipif(not MODEL_READY, reason="models/digits not trained")
+def test_method_picker_changes_the_explanation_and_states_its_faithfulness():
+    at = _page("en", example="7")
+    assert at.session_state["method"] == DEFAULT_METHOD and _attribution(at).method == DEFAULT_METHOD
+    text = _text(at)
+    assert "Removing the 20% most important strokes lowers P(7) from" in text and "random strokes:" in text
+    assert "for the 7" in text and "against it" in text  # the legend
+    for m in DIGIT_METHODS:
+        at.session_state["method"] = m
+        at.run()
+        assert not at.exception and not at.error
+        assert _attribution(at).method == m
+        assert ("add up to the change from a blank canvas" in _text(at)) == (m == "integrated-gradients")
+
+
+@pytest.mark.skipif(not MODEL_READY, reason="models/digits not trained")
+def test_method_comes_from_the_url_in_chinese():
+    label = TABLE["digits.method.gradient-x-input"]["zh"]  # a bound picker keeps its shown label in the URL
+    at = _page("zh", example="2", method=label)
+    assert _attribution(at).method == "gradient-x-input"
+    text = _text(at)
+    assert "删去最重要的 20% 笔迹后，P(2) 从" in text and "支持 2" in text

@@ -1,7 +1,8 @@
 """What the digits page shows of a :class:`core.digits.DigitResult`.
 
-The picture and chart builders (enlarged 28x28 images, the saliency overlay, the
-probability bar chart, the big predicted digit) are pure functions; the ``show_*``
+The picture and chart builders (enlarged 28x28 images, the explanation overlay, red for the
+digit and blue against it, the probability bar chart, the big predicted digit) are pure
+functions; the ``show_*``
 functions draw a result with Streamlit. Nothing here calls a model."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import streamlit as st
 from PIL import Image
 
 from core.digits import DigitResult, ModelFacts
+from core.digits.explain import weights_map
+from core.explain import TOP_FRACTION
 from ui.i18n import t
 
 ACCENT = "#ff4b4b"
@@ -35,6 +38,49 @@ def saliency_overlay(img: np.ndarray, heat: np.ndarray, size: int = 196) -> Imag
     out = rgb * (1 - strength) + colour * strength
     pic = (np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
     return Image.fromarray(pic, mode="RGB").resize((size, size), Image.Resampling.NEAREST)
+
+
+FOR_RGB = np.array([0.86, 0.16, 0.16])  # red: pushed towards the digit
+AGAINST_RGB = np.array([0.16, 0.42, 0.92])  # blue: pushed against it
+
+
+def diverging_overlay(img: np.ndarray, weights: np.ndarray, size: int = 196) -> Image.Image:
+    """The digit ``img`` (28, 28) in grey with signed ``weights`` (28, 28) laid over it, the
+    colour scale centred on zero: red for the digit, blue against it, the strongest weight
+    (either sign) at full colour, zero leaving the grey digit as it is."""
+    base = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0) * 0.55
+    w = np.nan_to_num(np.asarray(weights, dtype=np.float32))
+    top = float(np.abs(w).max())
+    s = w / top if top > 0 else np.zeros_like(w)
+    rgb = np.stack([base, base, base], axis=-1)
+    colour = np.where((s >= 0)[..., None], FOR_RGB, AGAINST_RGB)
+    strength = (np.abs(s) ** 0.7)[..., None] * 0.95
+    out = rgb * (1 - strength) + colour * strength
+    pic = (np.clip(out, 0.0, 1.0) * 255).astype(np.uint8)
+    return Image.fromarray(pic, mode="RGB").resize((size, size), Image.Resampling.NEAREST)
+
+
+def faithfulness_caption(res: DigitResult) -> str | None:
+    """The sentence stating for this drawing what deleting the top strokes does (``None``
+    when the attribution has no faithfulness figures)."""
+    att = res.attribution
+    if att is None or att.drop is None or att.random_drop is None or res.probs is None:
+        return None
+    d = int(att.target)
+    p0 = float(res.probs[d])
+    text = t(
+        "digits.faithfulness",
+        share=TOP_FRACTION,
+        d=d,
+        p0=p0,
+        p1=max(p0 - att.drop, 0.0),
+        pr=max(p0 - att.random_drop, 0.0),
+    )
+    if not att.faithful:
+        text += " " + t("digits.faithfulness_weak")
+    if att.completeness_error is not None:
+        text += " " + t("digits.completeness", e=att.completeness_error)
+    return text
 
 
 def probability_chart(probs: np.ndarray, digit_label: str, prob_label: str, height: int = 260) -> go.Figure:
@@ -89,7 +135,16 @@ def show_prediction(res: DigitResult, *, compare: bool, ms: float | None) -> Non
     with c1:
         st.markdown(f"**{t('digits.model_input')}**", help=t("digits.model_input_help"))
         st.image(pixelated(res.image), width=196)
-    if res.saliency is not None:
+    att = res.attribution
+    if att is not None:
+        with c2:
+            st.markdown(f"**{t('digits.saliency_title')}**", help=t(f"digits.method_help.{att.method}"))
+            st.image(diverging_overlay(res.image, weights_map(att)), width=196)
+            st.caption(t("digits.legend", d=att.target))
+        caption = faithfulness_caption(res)
+        if caption:
+            st.caption(caption)
+    elif res.saliency is not None:  # an older inference server: the map without its method
         with c2:
             st.markdown(f"**{t('digits.saliency_title')}**", help=t("digits.saliency_help"))
             st.image(saliency_overlay(res.image, res.saliency), width=196)
