@@ -78,6 +78,11 @@ class AskResponse(BaseModel):
 
 class QARequest(AskRequest):
     top_k: Integer = Field(3, ge=1, le=10)
+    explain: bool = Field(
+        False,
+        description="also why the top answer: Integrated Gradients of its start + end score over the question's "
+        "and the passage's words (span models only; a few seconds more)",
+    )
 
 
 class AnswerOut(BaseModel):
@@ -86,6 +91,38 @@ class AnswerOut(BaseModel):
     end: int
     score: float
     kind: Literal["span", "sentence", "llm"]
+
+
+class WordWeightsOut(BaseModel):
+    pieces: list[str] = Field(description="the text in order, whitespace included: joined, they are the text")
+    weights: list[float] = Field(
+        description="one per piece, in units of the answer's start + end score: positive pushed towards the "
+        "answer, negative against it; 0 for whitespace and for passage text outside the explained window"
+    )
+    notes: list[str] = Field(
+        description="codes: outside-window (only the window holding the answer was explained), question-cut, "
+        "char-fallback (Chinese split into characters)"
+    )
+
+
+class ExplanationOut(BaseModel):
+    code: Literal["ok", "not-available", "no-answer"] = Field(
+        description="ok; not-available: not a span model's answer (language model, sentence retrieval); no-answer"
+    )
+    method: Literal["integrated-gradients"]
+    question: WordWeightsOut | None = Field(None, description="code ok: the question's words")
+    passage: WordWeightsOut | None = Field(None, description="code ok: the passage's words")
+    window: tuple[int, int] | None = Field(None, description="code ok: the passage characters explained")
+    score: float | None = Field(None, description="code ok: the answer's start + end score (logits)")
+    baseline_score: float | None = Field(None, description="code ok: the same with the words replaced by padding")
+    completeness_error: float | None = Field(
+        None, description="|sum of weights - (score - baseline_score)| / |score - baseline_score|"
+    )
+    drop: float | None = Field(
+        None, description="fall of the answer's probability when the top 20 % of the passage words are deleted"
+    )
+    random_drop: float | None = Field(None, description="the same for as many random words (mean of 3 draws)")
+    seconds: float = Field(0.0, description="time to explain")
 
 
 class QAResponse(BaseModel):
@@ -110,6 +147,7 @@ class QAResponse(BaseModel):
         "llm mode, and span mode on a long passage (its best windows); empty: the whole passage was read",
     )
     first_token_ms: float = Field(0.0, description="llm mode: time to the first answer token")
+    explanation: ExplanationOut | None = Field(None, description="with explain: true, why the top answer; else null")
 
 
 # --- classification --------------------------------------------------------------------

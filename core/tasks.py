@@ -15,6 +15,7 @@ from typing import Any
 # name -> (module, function, family)
 _TABLE: dict[str, tuple[str, str, str]] = {
     "qa": ("core.qa", "answer_details", "qa"),
+    "qa-explain": ("core.qa.explain", "explain_answer", "qa"),
     "classify": ("core.classify", "classify", "classify"),
     "sentiment": ("core.classify", "sentiment_details", "classify"),
     "zero-shot": ("core.classify", "classify_zero_shot", "classify"),
@@ -29,6 +30,7 @@ _TABLE: dict[str, tuple[str, str, str]] = {
 # remote caller cannot ask for, say, 100,000-token attention maps.
 KWARGS: dict[str, dict[str, float | None]] = {
     "qa": {"model": None, "top_k": 10},
+    "qa-explain": {"model": None, "steps": 128},
     "classify": {"model": None},
     "sentiment": {"model": None},
     "zero-shot": {"model": None, "template": None},

@@ -20,6 +20,7 @@ ALLOWED: frozenset[str] = frozenset(
     {
         "core.qa:Answer",
         "core.qa:QAResult",
+        "core.qa.explain:QAExplanation",
         "core.classify.sentiment:Prediction",
         "core.classify.explain:Explanation",
         "core.classify.explain:SentimentResult",

@@ -30,6 +30,7 @@ from core.classify import (
 from core.digits import DigitResult, classify_digits, recognise
 from core.loaders import ModelLoadError
 from core.qa import QAResult, answer_details
+from core.qa.explain import explain_answer
 from harness import server
 
 EN_QUESTION = "What is the capital of France?"
@@ -224,6 +225,7 @@ def test_every_wire_class_is_importable_and_a_dataclass() -> None:
 def test_task_names_map_to_the_core_functions() -> None:
     fns = {
         "qa": answer_details,
+        "qa-explain": explain_answer,
         "classify": classify,
         "sentiment": sentiment_details,
         "zero-shot": classify_zero_shot,

@@ -1,0 +1,426 @@
+"""Why this answer: Integrated Gradients of the span model's answer over the question's and the
+passage's words.
+
+The explained quantity is the answer's **start logit + end logit** in the window that produced
+it (the score the decoder ranks spans by, :func:`core.qa.span.decode_spans`). Captum's
+``LayerIntegratedGradients`` integrates its gradient along the straight line from a
+baseline to the input at the output of the word-embedding layer
+(``model.get_input_embeddings()``; for ``qa-e5`` the 4-bit ``Q4Embedding``, whose output the
+hook replaces, so no ``inputs_embeds`` path is needed). The baseline is the same window with
+every question and passage token replaced by the padding id (``<s>``/``</s>`` and the
+attention mask kept), so the attributions add up to ``f(window) - f(padded window)``;
+``completeness_error`` is how far they do not (relative). Token attributions are summed into
+words (:mod:`core.explain.units`: English words and numbers, jieba words for Chinese; a
+SentencePiece token across two jieba words gives each its share of characters, so a word is
+never split; a token that covers no character, e.g. a lone ``▁``, goes to the next token's
+word).
+
+Bounded work: only the window holding the answer is explained (at most 256 tokens of
+``qa-e5``): one forward pass per candidate window (those that contain the answer, usually
+one), ``steps`` forward + backward passes of that window for IG (``internal_batch_size``
+:data:`BATCH`), and one batched forward of 5 copies for the faithfulness figures. Passage text
+outside the window is one piece of weight 0 on each side (note ``outside-window``).
+
+Faithfulness for this answer (``drop`` / ``random_drop``, probabilities): the answer's
+probability ``p(start) * p(end)``, each a softmax over the passage tokens of the explained
+window (the decoder's passage-wide softmax restricted to this window: the same figure for a
+one-window passage), before and after deleting the top :data:`core.explain.TOP_FRACTION` of
+the window's passage words outside the answer by weight (their tokens removed), against the
+mean over 3 fixed random draws of as many such words.
+
+Served on OpenVINO int8, ``qa-e5`` is explained on its PyTorch copy
+(``loaders.load(key, attention=True)``), which finds the same answer in the same
+window (the window and token pair are chosen from its own logits). Answers of the language
+model reader or of sentence retrieval cannot be explained this way (:class:`ExplainError`
+``not-available``), nor a missing answer (``no-answer``).
+
+Shapes: a window's ``input_ids`` / ``attention_mask`` are ``(1, T)`` (``T`` <= 256);
+attributions ``(1, T, hidden)`` summed to ``(T,)``; start/end logits ``(batch, T)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.explain import TOP_FRACTION, Attribution, ExplainError
+from core.qa import READ_WINDOWS, Answer, QAResult
+
+STEPS = 48  # IG steps (Gauss-Legendre): completeness error <= 1 % on the examples (32: up to 7 %)
+MAX_STEPS = 128
+BATCH = 16  # IG steps per forward + backward pass
+RANDOM_DRAWS = 3
+SEED = 0
+
+
+@dataclass(frozen=True)
+class QAExplanation:
+    """Why ``answer`` (the top answer of the span model ``span_model``; not named ``model``, so
+    the page's "last prediction" stays the answer's, not this slower explanation's): attributions of its start + end score over
+    the ``question``'s words and the ``passage``'s words (both :class:`core.explain.Attribution`,
+    ``"".join(pieces)`` is the question / the passage). ``window``: the passage characters the
+    explained window read (outside it, weights are 0). ``score``: the explained start + end logit
+    ``f(x)``, ``baseline_score``: ``f(baseline)``. ``seconds``: the whole explanation."""
+
+    question: Attribution
+    passage: Attribution
+    answer: Answer
+    span_model: str
+    window: tuple[int, int]
+    score: float
+    baseline_score: float
+    seconds: float
+    steps: int = STEPS
+
+
+def explain_code(result: QAResult) -> str | None:
+    """Why ``result`` cannot be explained (``not-available``: not a span model's answer;
+    ``no-answer``), ``None`` when it can."""
+    if result.mode != "span":
+        return "not-available"
+    if result.no_answer or not result.answers:
+        return "no-answer"
+    return None
+
+
+def _torch_bundle(key: str) -> Any:
+    """The PyTorch model of ``key``: its served bundle, unless that is OpenVINO; then its
+    PyTorch copy (the attention viewer's, as ``core.classify.explain.explaining_bundle``)."""
+    from core import loaders
+
+    bundle = loaders.load(key)
+    return bundle if bundle.meta.get("runtime") != "openvino" else loaders.load(key, attention=True)
+
+
+def _question_positions(ids: np.ndarray, is_context: np.ndarray, special: set[int]) -> np.ndarray:
+    """Positions ``(q,)`` of the question's tokens: not special, before the first passage token."""
+    first = int(np.flatnonzero(is_context)[0]) if is_context.any() else len(ids)
+    return np.array([i for i in range(first) if int(ids[i]) not in special], dtype=np.int64)
+
+
+def _passage_positions(ids: np.ndarray, is_context: np.ndarray, special: set[int]) -> np.ndarray:
+    """Positions ``(p,)`` of the passage's tokens (those covering no character included)."""
+    ctx = np.flatnonzero(is_context)
+    if not len(ctx):
+        return ctx
+    last = int(ctx[-1])
+    return np.array([i for i in range(int(ctx[0]), last + 1) if int(ids[i]) not in special], dtype=np.int64)
+
+
+def _filled(offsets: np.ndarray) -> list[tuple[int, int]]:
+    """``(n, 2)`` offsets with each empty one (a lone ``▁``) taken from the next token that
+    covers characters (else the previous one)."""
+    out = [(int(a), int(b)) for a, b in offsets]
+    nxt: tuple[int, int] | None = None
+    for k in range(len(out) - 1, -1, -1):
+        if out[k][1] > out[k][0]:
+            nxt = out[k]
+        elif nxt is not None:
+            out[k] = nxt
+    prev: tuple[int, int] | None = None
+    for k, span in enumerate(out):
+        if span[1] > span[0]:
+            prev = span
+        elif prev is not None:
+            out[k] = prev
+    return out
+
+
+def _to_words(
+    text: str, spans: list[tuple[int, int]], offsets: list[tuple[int, int]], token_weights: np.ndarray
+) -> np.ndarray:
+    """Token weights ``(n,)`` with character ``offsets`` summed into the words ``spans``: ``(words,)``."""
+    from core.explain.units import token_to_units
+
+    out = np.zeros(len(spans), dtype=np.float64)
+    for shares, w in zip(token_to_units(offsets, spans), token_weights):
+        for unit, share in shares:
+            out[unit] += share * float(w)
+    return out
+
+
+def _locate(
+    bundle: Any, question: str, context: str, answer: Answer, read_windows: int | None
+) -> tuple[Any, int, int, int, np.ndarray]:
+    """The window and token pair that gave ``answer``: ``(windows, w, i, j, logits)`` where
+    ``windows`` are the windows read (as :func:`core.qa.answer_with_bundle` reads them with
+    ``read_windows``),
+    ``i``/``j`` the start/end token of the best-scoring pair of window ``w`` that decodes to the
+    answer's characters, and ``logits`` that window's ``(2, T)`` start/end logits."""
+    import torch
+
+    from core.inference import model_inputs
+    from core.qa import select as qa_select
+    from core.qa import span as qa_span
+
+    meta = getattr(bundle, "meta", None) or {}
+    max_length = int(meta.get("window_tokens", qa_span.MAX_LENGTH))
+    stride = int(meta.get("window_stride", qa_span.STRIDE))
+    tok = bundle.preprocessor
+    every = qa_span.encode_windows(tok, question, context, max_length=max_length, stride=stride)
+    chosen = qa_select.choose_windows(question, context, every, read_windows)
+    windows = qa_select.take(every, chosen.chosen) if chosen.part else every
+    counted = qa_span._max_context_mask(windows)
+    a, b = answer.start, answer.end
+    candidates = []
+    for w in range(windows.count):
+        ctx = np.flatnonzero(windows.is_context[w])
+        if len(ctx) and windows.offsets[w, ctx[0], 0] < b and windows.offsets[w, ctx[-1], 1] > a:  # overlaps it
+            candidates.append(w)
+    if not candidates:
+        raise ExplainError("no-answer", "no window holds the answer")
+    feed = {k: torch.from_numpy(v[candidates]) for k, v in windows.inputs.items()}
+    with bundle.lock, torch.inference_mode():
+        out = bundle.model(**model_inputs(bundle.model, feed, bundle.device))
+        logits = torch.stack([out.start_logits, out.end_logits], dim=1).float().cpu().numpy()  # (cand, 2, T)
+    best: tuple[float, int, int, int] | None = None
+    for c, w in enumerate(candidates):
+        ctx = np.flatnonzero(windows.is_context[w])
+        near = [int(k) for k in ctx if windows.offsets[w, k, 1] > a - 8 and windows.offsets[w, k, 0] < b + 8]
+        for i in near:
+            if not counted[w, i]:
+                continue
+            for j in near:
+                if j < i or j - i + 1 > qa_span.MAX_ANSWER_TOKENS:
+                    continue
+                s, e = qa_span._trim(context, int(windows.offsets[w, i, 0]), int(windows.offsets[w, j, 1]))
+                if qa_span.align_to_words(context, s, e) != (a, b):
+                    continue
+                score = float(logits[c, 0, i] + logits[c, 1, j])
+                if best is None or score > best[0]:
+                    best = (score, c, i, j)
+    if best is None:  # the decoder's pair is not found (another tokenizer's offsets): the covering tokens
+        c = 0
+        w = candidates[0]
+        ctx = np.flatnonzero(windows.is_context[w])
+        cover = [int(k) for k in ctx if windows.offsets[w, k, 1] > a and windows.offsets[w, k, 0] < b]
+        if not cover:
+            raise ExplainError("no-answer", "the answer's tokens are not in the window")
+        best = (0.0, 0, cover[0], cover[-1])
+    _, c, i, j = best
+    return windows, candidates[c], i, j, logits[c]
+
+
+def _answer_probability(
+    bundle: Any, rows: list[dict[str, np.ndarray]], ctx_masks: list[np.ndarray], pairs: list[tuple[int, int]]
+) -> np.ndarray:
+    """``p(start) * p(end)`` of the token pair ``pairs[k]`` in each of the inputs ``rows[k]``
+    (``(T_k,)`` per name; one right-padded batched forward pass), each a softmax over that
+    row's passage tokens ``ctx_masks[k]``: ``(rows,)``."""
+    import torch
+
+    from core.inference import model_inputs
+
+    n = max(len(r["input_ids"]) for r in rows)
+    pad = int(getattr(bundle.preprocessor, "pad_token_id", 0) or 0)
+    feed: dict[str, Any] = {}
+    for name in rows[0]:
+        arr = np.full((len(rows), n), pad if name == "input_ids" else 0, dtype=np.int64)
+        for k, r in enumerate(rows):
+            arr[k, : len(r[name])] = r[name]
+        feed[name] = torch.from_numpy(arr)
+    with bundle.lock, torch.inference_mode():
+        out = bundle.model(**model_inputs(bundle.model, feed, bundle.device))
+        s_logits = out.start_logits.double().cpu().numpy()
+        e_logits = out.end_logits.double().cpu().numpy()
+    probs = np.zeros(len(rows))
+    for k, (cm, (i, j)) in enumerate(zip(ctx_masks, pairs)):
+        sl = np.where(cm, s_logits[k, : len(cm)], -np.inf)
+        el = np.where(cm, e_logits[k, : len(cm)], -np.inf)
+        ls = sl[i] - (sl.max() + np.log(np.exp(sl - sl.max()).sum()))
+        le = el[j] - (el.max() + np.log(np.exp(el - el.max()).sum()))
+        probs[k] = float(np.exp(ls + le))
+    return probs
+
+
+def _faithfulness(
+    bundle: Any,
+    inputs: dict[str, np.ndarray],
+    is_context: np.ndarray,
+    i: int,
+    j: int,
+    token_units: list[list[tuple[int, float]]],
+    positions: np.ndarray,
+    weights: np.ndarray,
+    answer_units: set[int],
+) -> tuple[float | None, float | None]:
+    """``(drop, random_drop)``: the answer's probability in the window (:func:`_answer_probability`)
+    minus the same with the top :data:`TOP_FRACTION` of the passage words outside the answer (by
+    weight) deleted / as many random ones (mean of :data:`RANDOM_DRAWS` draws, seeded).
+    ``inputs`` / ``is_context`` are the window's ``(T,)`` rows (padding cut off); ``positions[k]``
+    is the token of ``token_units[k]``. A token goes when every word it touches goes.
+    ``(None, None)`` when the window has no passage word outside the answer."""
+    pool = [u for u in range(len(weights)) if u not in answer_units]
+    k = max(1, int(round(TOP_FRACTION * len(pool)))) if pool else 0
+    if k == 0:
+        return None, None
+    top = sorted(pool, key=lambda u: -weights[u])[:k]
+    rng = np.random.default_rng(SEED)
+    draws = [[int(u) for u in rng.choice(pool, size=k, replace=False)] for _ in range(RANDOM_DRAWS)]
+    rows, masks, pairs = [inputs], [is_context], [(i, j)]
+    for gone in [top, *draws]:
+        gone_set = set(gone)
+        drop_pos = {
+            int(p) for p, shares in zip(positions, token_units) if shares and all(u in gone_set for u, _ in shares)
+        }
+        keep = np.array([p not in drop_pos for p in range(len(is_context))])
+        new_index = np.cumsum(keep) - 1
+        rows.append({name: v[keep] for name, v in inputs.items()})
+        masks.append(is_context[keep])
+        pairs.append((int(new_index[i]), int(new_index[j])))
+    p = _answer_probability(bundle, rows, masks, pairs)
+    return float(p[0] - p[1]), float(np.mean(p[0] - p[2:]))
+
+
+def explain_answer(
+    question: str,
+    context: str,
+    result: QAResult | None = None,
+    *,
+    model: str | None = None,
+    steps: int = STEPS,
+) -> QAExplanation:
+    """Integrated Gradients of the top answer of ``result`` (``None``: answer first with
+    :func:`core.qa.answer_details`, ``model`` as there) over the question's and the passage's
+    words; see the module's docstring. Raises :class:`ExplainError` ``not-available`` (the
+    answer is not a span model's), ``no-answer``, ``empty``."""
+    t0 = time.perf_counter()
+    if not isinstance(question, str) or not isinstance(context, str):
+        raise TypeError("question and context must be str")
+    if not question.strip() or not context.strip():
+        raise ExplainError("empty")
+    if result is None:
+        from core.qa import answer_details
+
+        result = answer_details(question, context, model=model, top_k=1)
+    code = explain_code(result)
+    if code:
+        raise ExplainError(code)
+    answer = result.answers[0]
+    if not (0 <= answer.start < answer.end <= len(context)) or context[answer.start : answer.end] != answer.text:
+        raise ValueError("the answer is not a span of this passage")
+    steps = max(2, min(int(steps), MAX_STEPS))
+    bundle = _torch_bundle(result.model)
+    read = READ_WINDOWS if result.windows_total > result.windows else None  # a long passage: its best windows
+    windows, w, i, j, _ = _locate(bundle, question, context, answer, read)
+    tok = bundle.preprocessor
+    special = set(int(x) for x in tok.all_special_ids)
+    ids = windows.inputs["input_ids"][w]  # (T,)
+    is_context = windows.is_context[w]
+    q_pos = _question_positions(ids, is_context, special)
+    p_pos = _passage_positions(ids, is_context, special)
+    token_attr, fx, fb, delta = _integrated_gradients(bundle, windows, w, i, j, np.concatenate([q_pos, p_pos]), steps)
+    error = abs(delta) / max(abs(fx - fb), 1e-6)
+
+    from core.explain import units
+
+    q_text = windows.question
+    q_spans, q_fallback = units.words(q_text)
+    q_offsets = _filled(windows.offsets[w][q_pos])
+    q_weights = _to_words(q_text, q_spans, q_offsets, token_attr[q_pos])
+    q_full_pieces, q_full_weights = units.pieces(q_text, q_spans, q_weights.tolist())
+    if len(q_text) < len(question):
+        q_full_pieces.append(question[len(q_text) :])
+        q_full_weights.append(0.0)
+
+    p_offsets = _filled(windows.offsets[w][p_pos])
+    ws = min(a for a, b in p_offsets if b > a)
+    we = max(b for a, b in p_offsets if b > a)
+    lo, hi = max(0, ws - 24), min(len(context), we + 24)  # some text around: words at the edges are whole
+    p_spans_all, p_fallback = units.words(context[lo:hi])
+    p_spans = [(lo + a, lo + b) for a, b in p_spans_all if lo + b > ws and lo + a < we]
+    if p_spans:
+        ws, we = min(ws, p_spans[0][0]), max(we, p_spans[-1][1])
+    p_weights = _to_words(context, p_spans, p_offsets, token_attr[p_pos])
+    inner_pieces, inner_weights = units.pieces(
+        context[ws:we], [(a - ws, b - ws) for a, b in p_spans], p_weights.tolist()
+    )
+    p_pieces = ([context[:ws]] if ws > 0 else []) + inner_pieces + ([context[we:]] if we < len(context) else [])
+    p_piece_weights = ([0.0] if ws > 0 else []) + inner_weights + ([0.0] if we < len(context) else [])
+
+    from core.explain.units import token_to_units
+
+    answer_units = {k for k, (a, b) in enumerate(p_spans) if a < answer.end and answer.start < b}
+    real = int(windows.inputs["attention_mask"][w].sum()) if "attention_mask" in windows.inputs else len(ids)
+    row = {name: v[w][:real] for name, v in windows.inputs.items()}  # the window without its padding
+    drop, random_drop = _faithfulness(
+        bundle, row, is_context[:real], i, j, token_to_units(p_offsets, p_spans), p_pos, p_weights, answer_units
+    )
+    seconds = time.perf_counter() - t0
+    q_notes = (("question-cut",) if len(q_text) < len(question) else ()) + (("char-fallback",) if q_fallback else ())
+    p_notes = (("outside-window",) if ws > 0 or we < len(context) else ()) + (("char-fallback",) if p_fallback else ())
+
+    def attribution(
+        pieces: list[str], weights: list[float], notes: tuple[str, ...], faith: tuple[float | None, float | None]
+    ) -> Attribution:
+        return Attribution(
+            tuple(pieces),
+            tuple(weights),
+            method="integrated-gradients",
+            target="answer",
+            scale="logit",
+            completeness_error=error,
+            notes=notes,
+            drop=faith[0],
+            random_drop=faith[1],
+            seconds=seconds,
+        )
+
+    return QAExplanation(
+        question=attribution(q_full_pieces, q_full_weights, q_notes, (None, None)),
+        passage=attribution(p_pieces, p_piece_weights, p_notes, (drop, random_drop)),
+        answer=answer,
+        span_model=result.model,
+        window=(ws, we),
+        score=fx,
+        baseline_score=fb,
+        seconds=seconds,
+        steps=steps,
+    )
+
+
+def _integrated_gradients(
+    bundle: Any, windows: Any, w: int, i: int, j: int, explained: np.ndarray, steps: int
+) -> tuple[np.ndarray, float, float, float]:
+    """Token attributions ``(T,)`` of ``start_logits[i] + end_logits[j]`` of window ``w``, with
+    ``f(x)``, ``f(baseline)`` and the convergence delta (sum of attributions - (f(x) - f(b))).
+    The baseline: the window with the ``explained`` positions set to the padding id."""
+    import torch
+    from captum.attr import LayerIntegratedGradients
+
+    from core.inference import model_inputs
+
+    model = bundle.model
+    feed = model_inputs(model, {k: torch.from_numpy(v[w : w + 1]) for k, v in windows.inputs.items()}, bundle.device)
+    ids = feed.pop("input_ids")  # (1, T)
+    base = ids.clone()
+    base[0, torch.from_numpy(explained)] = int(getattr(bundle.preprocessor, "pad_token_id", 0) or 0)
+    names = list(feed)
+    extra = tuple(feed[k] for k in names)
+
+    def target(input_ids: Any, *rest: Any) -> Any:  # (batch, T) -> (batch,)
+        n = input_ids.shape[0]
+        kw = {k: v.expand(n, -1) for k, v in zip(names, rest)}
+        out = model(input_ids=input_ids, **kw)
+        return out.start_logits[:, i] + out.end_logits[:, j]
+
+    lig = LayerIntegratedGradients(target, model.get_input_embeddings())
+    with bundle.lock, torch.enable_grad():
+        attr, delta = lig.attribute(
+            ids,
+            baselines=base,
+            additional_forward_args=extra,
+            n_steps=steps,
+            internal_batch_size=BATCH,
+            return_convergence_delta=True,
+        )
+        with torch.no_grad():
+            both = target(torch.cat([ids, base]), *extra)
+    token_attr = attr.sum(dim=-1)[0].detach().double().cpu().numpy()  # (T,)
+    return token_attr, float(both[0]), float(both[1]), float(delta.reshape(-1)[0])
+
+
+__all__ = ["BATCH", "MAX_STEPS", "STEPS", "QAExplanation", "explain_answer", "explain_code"]
