@@ -5,7 +5,9 @@ The passage and question are bound to the URL (``?context=``, ``?question=``, al
 Online or with a cached span model the answer is an exact span; offline it comes from our
 e5 span model, or the best sentence(s) when that cannot load (the page says so). A language
 model (``make setup-llm``) answers with a quote of the passage, streamed as it is written;
-"compare readers" (``?compare=true``) puts the span model and the language model side by side.
+"compare readers" (``?compare=true``) puts the span model and the language model side by side;
+"why this answer?" (``?why=true``, off by default: it takes seconds) shows which words of the
+question and the passage led the span model to its answer (:mod:`ui.qa_explain_view`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ui.i18n import lang, t
 from ui.layout import page_header
 from ui.models import model_picker, reason_text
 from ui.qa_examples import EXAMPLES, OPTIONS, first_example, matching_example
+from ui.qa_explain_view import show_why
 from ui.qa_view import show_answer, show_comparison, show_prompt, stream_into
 from ui.routing import use_navigation_routing
 from ui.run import run_once
@@ -56,6 +59,7 @@ with right:
     ).strip()
     chosen = model_picker("qa", detect_language(raw_context) if raw_context.strip() else lang(), key="qa_model")
     compare = st.toggle(t("qa.compare"), key="compare", bind="query-params", help=t("qa.compare_help"))
+    why = st.toggle(t("qa.why"), key="why", bind="query-params", help=t("qa.why_help"))
     one = chosen is not None and is_llm(chosen)  # a language model gives one answer
     top_k = st.slider(
         t("qa.top_k"), 1, 5, 3, key="top_k", bind="query-params", help=t("qa.top_k_help"), disabled=one and not compare
@@ -105,9 +109,14 @@ elif compare:
     llm = _ask(readers.llm, slot="qa-compare-llm") if readers.llm else None
     if span is not None:
         show_comparison(question, context, span, llm, reason_text(readers.code) if readers.code else "")
+        if why:
+            show_why(question, context, span)
         show_api("/api/qa", body(question=question, context=context, model=readers.llm or readers.span, top_k=top_k))
 elif chosen is not None:  # None: the picker said why the chosen model cannot run
     result = _ask(chosen)
     if result is not None:
         show_answer(question, context, result)
-        show_api("/api/qa", body(question=question, context=context, model=chosen, top_k=top_k))
+        if why:
+            show_why(question, context, result)
+        explain = True if why else None
+        show_api("/api/qa", body(question=question, context=context, model=chosen, top_k=top_k, explain=explain))
