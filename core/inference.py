@@ -36,12 +36,14 @@ def length_batches(lengths: Sequence[int], size: int) -> list[list[int]]:
 
 
 @contextlib.contextmanager
-def locked(bundle: Any) -> Iterator[None]:
-    """The forward-pass context: the bundle's lock, then ``torch.inference_mode()``."""
+def locked(bundle: Any, *, gradients: bool = False) -> Iterator[None]:
+    """The forward-pass context: the bundle's lock, then ``torch.inference_mode()``; with
+    ``gradients`` (attributions: :mod:`core.explain`), ``torch.enable_grad()`` instead."""
     import torch
 
     lock = getattr(bundle, "lock", None)
-    with lock if lock is not None else contextlib.nullcontext(), torch.inference_mode():
+    mode = torch.enable_grad() if gradients else torch.inference_mode()
+    with lock if lock is not None else contextlib.nullcontext(), mode:
         yield
 
 

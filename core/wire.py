@@ -22,6 +22,7 @@ ALLOWED: frozenset[str] = frozenset(
         "core.qa:QAResult",
         "core.qa.explain:QAExplanation",
         "core.classify.sentiment:Prediction",
+        "core.explain:Attribution",
         "core.classify.explain:Explanation",
         "core.classify.explain:SentimentResult",
         "core.classify.zero_shot:ZeroShotResult",

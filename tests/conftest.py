@@ -28,3 +28,20 @@ def inference_api():
 
     with serving_api("inference-api.log") as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def api_client():
+    """A test client of the single-process API (``api.app.create_app``), without keys, rate
+    limits or warm-up; one per test module."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("DEMO_API_KEY", "API_RATE_LIMIT", "API_MAX_BODY_BYTES", "API_CORS_ORIGINS"):
+            mp.delenv(name, raising=False)
+        mp.setenv("DEMO_WARMUP", "0")
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        with TestClient(create_app(), raise_server_exceptions=False) as c:
+            yield c

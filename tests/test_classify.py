@@ -1,6 +1,6 @@
 """core.classify without the trained project models: label names, routing and the Hub code
 paths on tiny random models saved as cached snapshots, batching order, zero-shot with the
-bundled MiniLM and without e5, occlusion units (zero-shot on e5-small:
+bundled MiniLM and without e5, explanations (zero-shot on e5-small:
 tests/test_classify_zero_shot.py)."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from core.classify import (
     normalise_label,
     parse_labels,
     route,
-    units,
     zero_shot_model,
     zero_shot_template,
 )
@@ -60,26 +59,6 @@ def test_label_names_by_index():
 def test_parse_labels_commas_in_both_languages():
     assert parse_labels("sports, politics，科技；food、 sports\n") == ["sports", "politics", "科技", "food"]
     assert parse_labels("  ,, ") == []
-
-
-def test_units_words_chinese_characters_and_grouping():
-    text = "I didn't like it, 但是iPhone很好!"
-    assert [text[a:b] for a, b in units(text)] == [
-        "I",
-        "didn't",
-        "like",
-        "it",
-        ",",
-        "但",
-        "是",
-        "iPhone",
-        "很",
-        "好",
-        "!",
-    ]
-    long = " ".join(f"w{i}" for i in range(200))
-    spans = units(long, max_units=40)
-    assert len(spans) <= 40 and spans[0][0] == 0 and spans[-1][1] == len(long)
 
 
 # ---- tiny Hub models ------------------------------------------------------------------

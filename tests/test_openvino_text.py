@@ -104,7 +104,7 @@ def test_build_is_keyed_by_the_weights_and_passed_its_guard(builds, key):
 
 @pytest.mark.parametrize("key", ["sentiment-zh-e5", "sentiment-en-minilm"])
 def test_served_classifier_gives_pytorch_labels_and_explanations_stay_pytorch(builds, key, monkeypatch):
-    """Labels from the served (OpenVINO) model are PyTorch's; explanations (occlusion) run on
+    """Labels from the served (OpenVINO) model are PyTorch's; explanations (here occlusion) run on
     the PyTorch copy, so their weights are PyTorch's too."""
     from core.classify import classify
     from core.classify.explain import explaining_bundle, sentiment_details
@@ -114,7 +114,8 @@ def test_served_classifier_gives_pytorch_labels_and_explanations_stay_pytorch(bu
     loaders.clear_cache()
     monkeypatch.setenv(runtime.RUNTIME_ENV, "torch")
     want = [p.label for p in classify(CHECK[key], model=key)]
-    want_expl = sentiment_details(CHECK[key][0], model=key).explanation
+    want_res = sentiment_details(CHECK[key][0], model=key, method="occlusion")
+    want_expl = want_res.explanation
     loaders.clear_cache()
     monkeypatch.delenv(runtime.RUNTIME_ENV)
     bundle = loaders.load(key)
@@ -126,8 +127,9 @@ def test_served_classifier_gives_pytorch_labels_and_explanations_stay_pytorch(bu
         isinstance(explaining_bundle(bundle).model, torch.nn.Module)
         and explaining_bundle(bundle).model.training is False
     )
-    got_expl = sentiment_details(CHECK[key][0], model=key).explanation
-    assert got_expl.prediction.label == want_expl.prediction.label and got_expl.pieces == want_expl.pieces
+    got_res = sentiment_details(CHECK[key][0], model=key, method="occlusion")
+    got_expl = got_res.explanation
+    assert got_res.prediction.label == want_res.prediction.label and got_expl.pieces == want_expl.pieces
     np.testing.assert_allclose(got_expl.weights, want_expl.weights, atol=1e-3)
     loaders.clear_cache()
 

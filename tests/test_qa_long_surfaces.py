@@ -6,13 +6,11 @@ says in the visitor's language. Real bundled ``qa-e5``, offline."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from api.app import create_app
 from core import registry, remote
 from core.qa import MAX_CONTEXT_CHARS, PassageTooLong
 from core.qa.select import READ_WINDOWS
@@ -114,14 +112,8 @@ def test_a_refused_passage_is_a_translated_message_not_a_traceback(lang, said):
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("DEMO_API_KEY", "API_RATE_LIMIT", "API_MAX_BODY_BYTES", "API_CORS_ORIGINS"):
-            mp.delenv(name, raising=False)
-        mp.setenv("DEMO_WARMUP", "0")
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        with TestClient(create_app(), raise_server_exceptions=False) as c:
-            yield c
+def client(api_client: TestClient) -> TestClient:
+    return api_client  # tests/conftest.py
 
 
 def test_api_carries_the_parts_read_and_the_windows(client: TestClient) -> None:

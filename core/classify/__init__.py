@@ -20,10 +20,10 @@ batches under ``torch.inference_mode()`` and the bundle's lock). No Streamlit he
 
 Modules: :mod:`~core.classify.labels` (label names), :mod:`~core.classify.sentiment`
 (routing, forward, predictions), :mod:`~core.classify.zero_shot` (your own labels,
-sentence embeddings), :mod:`~core.classify.explain` (occlusion, the one-text result).
+sentence embeddings), :mod:`~core.classify.explain` (attributions over words, the one-text result).
 """
 
-from core.classify.explain import MAX_UNITS, Explanation, SentimentResult, explain, sentiment_details, units
+from core.classify.explain import DEFAULT_METHOD, Explanation, SentimentResult, explain, sentiment_details
 from core.classify.labels import label_names, normalise_label, parse_labels
 from core.classify.sentiment import (
     BATCH_SIZE,
@@ -58,7 +58,7 @@ from core.classify.zero_shot import (
 __all__ = [
     "BATCH_SIZE",
     "EMBED_MAX_TOKENS",
-    "MAX_UNITS",
+    "DEFAULT_METHOD",
     "PREFIXED_TEMPERATURE",
     "TEMPERATURE",
     "TEMPLATES",
@@ -85,7 +85,6 @@ __all__ = [
     "sentiment_model",
     "to_predictions",
     "unavailable_message",
-    "units",
     "zero_shot_details",
     "zero_shot_model",
     "zero_shot_template",

@@ -1,58 +1,56 @@
-"""Why: which words pushed a sentiment prediction (occlusion), and the one-text result the
-page shows (prediction, explanation, which model answered and why).
+"""Why: which words pushed a sentiment prediction (:mod:`core.explain`: Captum attributions
+over words, Chinese over jieba words), and the one-text result the page shows (prediction,
+explanation, which model answered and why).
 
 Explanations always run on the PyTorch model: where the served model is OpenVINO int8
-(``core.openvino``), the prediction comes from it, and the occlusion weights of that label from
+(``core.openvino``), the prediction comes from it, and the attributions of that label from
 the model's PyTorch copy (:func:`explaining_bundle`): int8's small logit noise moves the
-small log-odds differences occlusion measures (on the 30 Chinese check sentences the top
-piece differed in 7 of 30), while it rarely changes a label."""
+small log-odds differences attributions measure, while it rarely changes a label; gradients
+(integrated gradients) need PyTorch anyway.
+
+The default method per language (:data:`DEFAULT_METHOD`) is the most faithful one within the
+time budget on ``bench/explain.py``'s held-out reviews (figures in the README and the cards)."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
-
-import numpy as np
 
 from core import loaders
 from core.classify.labels import label_names
 from core.classify.sentiment import Prediction, forward, max_length, reads, route, to_predictions
-from core.text import detect_language, is_cjk
+from core.explain import Attribution, ExplainError
+from core.explain import text as explain_text
+from core.text import detect_language
 
-MAX_UNITS = 48  # occlusion: at most this many words / character groups
+MAX_CHARS = 5_000  # a longer text is refused for explaining (the classifier reads far less anyway)
+DEFAULT_METHOD = {"en": "shapley", "zh": "shapley"}  # bench/explain.py, see the README's table
+
+
+def default_method(lang: str) -> str:
+    return DEFAULT_METHOD.get(lang, DEFAULT_METHOD["en"])
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Pieces of the text in order (``pieces`` covers the whole text, spaces included) with
-    ``weights``: how much removing each piece lowers the log-odds of the predicted label
-    (positive: it pushed towards the label; negative: against it; 0 for spaces)."""
+    """A prediction and its :class:`core.explain.Attribution` (``pieces`` cover the whole
+    text, spaces included; ``weights``: how much each word pushed the predicted label's
+    log-odds: positive towards it, negative against it, 0 for spaces)."""
 
     prediction: Prediction
-    pieces: list[str]
-    weights: list[float]
+    attribution: Attribution
 
+    @property
+    def pieces(self) -> list[str]:
+        return list(self.attribution.pieces)
 
-def units(text: str, max_units: int = MAX_UNITS) -> list[tuple[int, int]]:
-    """Spans to occlude: words (runs of letters/digits/apostrophes), single CJK characters
-    and punctuation marks; merged into neighbouring groups when there are more than
-    ``max_units``."""
-    spans: list[tuple[int, int]] = []
-    for m in re.finditer(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[^\w\s]", text):
-        start = m.start()
-        for i in range(m.start(), m.end()):  # CJK characters are units of their own
-            if is_cjk(text[i]):
-                if i > start:
-                    spans.append((start, i))
-                spans.append((i, i + 1))
-                start = i + 1
-        if start < m.end():
-            spans.append((start, m.end()))
-    if len(spans) > max_units:
-        k = -(-len(spans) // max_units)
-        spans = [(spans[j][0], spans[min(j + k, len(spans)) - 1][1]) for j in range(0, len(spans), k)]
-    return spans
+    @property
+    def weights(self) -> list[float]:
+        return list(self.attribution.weights)
+
+    @property
+    def method(self) -> str:
+        return self.attribution.method
 
 
 def explaining_bundle(bundle: loaders.ModelBundle) -> loaders.ModelBundle:
@@ -64,75 +62,70 @@ def explaining_bundle(bundle: loaders.ModelBundle) -> loaders.ModelBundle:
     return loaders.load(bundle.key, attention=True)
 
 
-def _occlusion(bundle: loaders.ModelBundle, text: str, probs: np.ndarray) -> Explanation:
-    """The explanation of ``text`` whose class probabilities (by ``bundle``) are ``probs``:
-    every unit of :func:`units` deleted in turn, in one batched forward of ``1 + len(units)``
-    texts of :func:`explaining_bundle` (the PyTorch model), weights for ``bundle``'s label."""
-    pred = to_predictions(bundle, [text], probs[None], [detect_language(text)])[0]
-    spans = units(text)
+def _explain(bundle: loaders.ModelBundle, text: str, probs, method: str) -> Explanation:
+    """The explanation of ``text`` whose class probabilities (by ``bundle``) are ``probs``,
+    by ``method`` (``auto``: :func:`default_method` of the text's language), on
+    :func:`explaining_bundle`; weights for ``bundle``'s label."""
+    lang = detect_language(text)
+    pred = to_predictions(bundle, [text], probs[None], [lang])[0]
+    if len(text) > MAX_CHARS:
+        raise ExplainError("too-long", str(MAX_CHARS))
     names = label_names(dict(bundle.meta.get("id2label") or {}))
     cls = [j for j, n in enumerate(names) if n == pred.label]
-    variants = [text[:a] + (" " if not is_cjk(text[a]) else "") + text[b:] for a, b in spans]
     explainer = explaining_bundle(bundle)
-    if explainer is not bundle:  # the text itself through the PyTorch model too: one scale
-        out = forward(explainer, [text, *variants])  # [1 + units, classes]
-        base, occluded = out[0], out[1:]
-    else:
-        base = probs
-        occluded = forward(bundle, variants) if variants else np.zeros((0, len(probs)), dtype=np.float32)
-    p_label = np.clip(np.concatenate([base[None], occluded])[:, cls].sum(axis=1), 1e-6, 1 - 1e-6)  # [1 + units]
-    log_odds = np.log(p_label) - np.log1p(-p_label)  # does not saturate near 100 %
-    pieces: list[str] = []
-    weights: list[float] = []
-    pos = 0
-    for (a, b), lo in zip(spans, log_odds[1:]):
-        if a > pos:
-            pieces.append(text[pos:a])
-            weights.append(0.0)
-        pieces.append(text[a:b])
-        weights.append(float(log_odds[0] - lo))
-        pos = b
-    if pos < len(text):
-        pieces.append(text[pos:])
-        weights.append(0.0)
-    return Explanation(pred, pieces, weights)
+    target = explain_text.target_for(explainer, text, cls)
+    # the label's probability by the explaining model (the served int8 one may differ a little)
+    base = pred.score if explainer is bundle else float(target.probs([text])[0, cls].sum())
+    chosen = default_method(lang) if method == "auto" else method
+    return Explanation(pred, explain_text.explain_text(target, chosen, base, pred.label))
 
 
-def explain(text: str, *, model: str | None = None) -> Explanation:
-    """Occlusion explanation of :func:`classify` on one text: each unit of :func:`units` is
-    deleted in turn and the drop of the predicted label's log-odds is its weight (the text
-    itself, then one batched forward of its ``len(units)`` variants)."""
+def explain(text: str, *, model: str | None = None, method: str = "auto") -> Explanation:
+    """Why :func:`classify` labels one text as it does: an attribution of the predicted label
+    over the text's words by ``method`` (one of :data:`core.explain.text.TEXT_METHODS`, or
+    ``auto``). Raises :class:`core.explain.ExplainError` (``empty``, ``too-long``,
+    ``too-slow``, ``unknown-method``, ``no-units``)."""
+    text = str(text)
+    if not text.strip():
+        raise ExplainError("empty")
     key = model or next(iter(route([text])))
     bundle = loaders.load(key)
-    return _occlusion(bundle, text, forward(bundle, [text])[0])
+    return _explain(bundle, text, forward(bundle, [text])[0], method)
 
 
 @dataclass(frozen=True)
 class SentimentResult:
     """One text's sentiment with its explanation, and how the model was chosen.
 
-    ``why`` is ``"default"`` (the default model of the text's ``language``) or ``"chosen"``
-    (the caller named it). ``notes`` are codes: ``"model-language"`` (the chosen model was
-    made for other languages: the result may mean little), ``"truncated"`` (only the first
-    ``max_tokens`` tokens were read). ``latency_ms`` is the prediction's (as for
-    :func:`classify` of this one text), without the explanation and the one-time model load."""
+    ``explanation`` is the :class:`core.explain.Attribution` of the predicted label, or
+    ``None`` with ``explain_error`` the :class:`core.explain.ExplainError` code when the
+    text cannot be explained (``too-long``, ``too-slow``, ``no-units``): the prediction
+    stands either way. ``why`` is ``"default"`` (the default model of the text's
+    ``language``) or ``"chosen"`` (the caller named it). ``notes`` are codes:
+    ``"model-language"`` (the chosen model was made for other languages: the result may mean
+    little), ``"truncated"`` (only the first ``max_tokens`` tokens were read). ``latency_ms``
+    is the prediction's (as for :func:`classify` of this one text), without the explanation
+    and the one-time model load."""
 
-    explanation: Explanation
+    prediction: Prediction
+    explanation: Attribution | None
     model: str
     language: str
     why: str
     notes: tuple[str, ...]
     max_tokens: int
     latency_ms: float = 0.0
-
-    @property
-    def prediction(self) -> Prediction:
-        return self.explanation.prediction
+    explain_error: str | None = None
 
 
-def sentiment_details(text: str, *, model: str | None = None) -> SentimentResult:
-    """Sentiment of one text and why (:func:`explain`), with ``model=None`` the default
-    model of the text's language; see :class:`SentimentResult`."""
+def sentiment_details(text: str, *, model: str | None = None, method: str = "auto") -> SentimentResult:
+    """Sentiment of one text and why (:func:`explain` by ``method``), with ``model=None`` the
+    default model of the text's language; see :class:`SentimentResult`. An unknown ``method``
+    raises :class:`core.explain.ExplainError` (``unknown-method``)."""
+    from core.explain.text import TEXT_METHODS
+
+    if method != "auto" and method not in TEXT_METHODS:
+        raise ExplainError("unknown-method", method)
     text = str(text)
     lang = detect_language(text)
     key = model or next(iter(route([text])))
@@ -140,8 +133,13 @@ def sentiment_details(text: str, *, model: str | None = None) -> SentimentResult
     t0 = time.perf_counter()
     probs = forward(bundle, [text])[0]  # the prediction alone: its latency is the one shown
     ms = (time.perf_counter() - t0) * 1000
-    expl = _occlusion(bundle, text, probs)
-    notes = tuple(
-        code for code, on in (("model-language", not reads(key, lang)), ("truncated", expl.prediction.truncated)) if on
+    pred = to_predictions(bundle, [text], probs[None], [lang])[0]
+    attribution, error = None, None
+    try:
+        attribution = _explain(bundle, text, probs, method).attribution
+    except ExplainError as err:
+        error = err.code
+    notes = tuple(code for code, on in (("model-language", not reads(key, lang)), ("truncated", pred.truncated)) if on)
+    return SentimentResult(
+        pred, attribution, key, lang, "chosen" if model else "default", notes, max_length(bundle), ms, error
     )
-    return SentimentResult(expl, key, lang, "chosen" if model else "default", notes, max_length(bundle), ms)
