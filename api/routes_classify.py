@@ -1,4 +1,5 @@
-"""Classification routes: ``POST /api/classify`` (sentiment) and ``POST /api/zero-shot``."""
+"""Classification routes: ``POST /api/classify`` (sentiment), ``POST /api/explain`` (sentiment and
+why, word by word) and ``POST /api/zero-shot``."""
 
 from __future__ import annotations
 
@@ -53,6 +54,34 @@ def router(serving: Serving) -> APIRouter:
         t0 = time.perf_counter()
         preds = await _per_text(texts, lambda chosen: serving.run("classify", chosen, model=req.model))
         return s.ClassifyResponse(predictions=preds, latency_ms=(time.perf_counter() - t0) * 1000)
+
+    @r.post("/api/explain", response_model=s.ExplainResponse, summary="Sentiment and the words that decided it")
+    async def explain(req: s.ExplainRequest) -> s.ExplainResponse:
+        text = check_text(req.text, "text")
+        blank(text, "text")
+        t0 = time.perf_counter()
+        res = await serving.run("sentiment", text, model=req.model, method=req.method)
+        attr = res.explanation
+        out = None
+        if attr is not None:
+            out = s.WordAttributionOut(
+                method=attr.method,
+                pieces=list(attr.pieces),
+                weights=[float(w) for w in attr.weights],
+                completeness_error=attr.completeness_error,
+                drop=float(attr.drop or 0.0),
+                random_drop=float(attr.random_drop or 0.0),
+                notes=list(attr.notes),
+                seconds=attr.seconds,
+            )
+        pred = _prediction(res.prediction)
+        assert pred is not None  # a non-blank text always has a prediction
+        return s.ExplainResponse(
+            prediction=pred,
+            explanation=out,
+            explain_error=res.explain_error,
+            latency_ms=(time.perf_counter() - t0) * 1000,
+        )
 
     @r.post("/api/zero-shot", response_model=s.ClassifyResponse, summary="Your own labels")
     async def zero_shot(req: s.ZeroShotRequest) -> s.ClassifyResponse:

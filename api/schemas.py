@@ -207,6 +207,47 @@ class ClassifyResponse(BaseModel):
     latency_ms: float
 
 
+class ExplainRequest(Strict):
+    text: Text = Field(description="one text to classify and explain (at most 5,000 characters)")
+    model: str | None = Field(None, description="a sentiment model key; default: the text's language")
+    method: Literal["auto", "shapley", "integrated-gradients", "occlusion"] = Field(
+        "auto",
+        description="auto: the most faithful method for the text's language within 1 s on held-out reviews "
+        "(bench/explain.py); shapley: Captum Shapley value sampling over words; integrated-gradients: Captum, "
+        "on the word embeddings from a padding baseline; occlusion: each word deleted in turn",
+    )
+
+
+class WordAttributionOut(BaseModel):
+    method: Literal["shapley", "integrated-gradients", "occlusion"]
+    pieces: list[str] = Field(description="the text in order, whitespace included: joined, they are the text")
+    weights: list[float] = Field(
+        description="one per piece: how much the word pushed the predicted label's log-odds (positive: towards "
+        "it, negative: against it); 0 for whitespace and for words past the cap"
+    )
+    completeness_error: float | None = Field(
+        None, description="integrated gradients: |sum of weights - (f(text) - f(baseline))| / |f(text) - f(baseline)|"
+    )
+    drop: float = Field(description="fall of the label's probability when the top 20 % of the words are deleted")
+    random_drop: float = Field(description="the same for as many random words (mean of 3 draws)")
+    notes: list[str] = Field(
+        description="codes: truncated (past the model's token limit, not explained), capped (only the first "
+        "120 words explained), char-fallback (Chinese split into characters)"
+    )
+    seconds: float
+
+
+class ExplainResponse(BaseModel):
+    prediction: PredictionOut
+    explanation: WordAttributionOut | None = Field(
+        description="null when the text cannot be explained: see explain_error"
+    )
+    explain_error: Literal["too-long", "too-slow", "no-units"] | None = Field(
+        None, description="why there is no explanation (the prediction stands)"
+    )
+    latency_ms: float
+
+
 # --- digits ----------------------------------------------------------------------------
 
 

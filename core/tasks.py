@@ -32,7 +32,7 @@ KWARGS: dict[str, dict[str, float | None]] = {
     "qa": {"model": None, "top_k": 10},
     "qa-explain": {"model": None, "steps": 128},
     "classify": {"model": None},
-    "sentiment": {"model": None},
+    "sentiment": {"model": None, "method": None},
     "zero-shot": {"model": None, "template": None},
     "zero-shot-details": {},
     "digits": {"saliency": None, "compare": None, "method": None},

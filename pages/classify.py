@@ -15,6 +15,7 @@ from core.text import detect_language
 from ui.api_view import body, show_api
 from ui.classify_batch import batch_input, run_batch
 from ui.classify_examples import EXAMPLES, first_example, zero_shot_example
+from ui.classify_explain import method_picker
 from ui.classify_view import lang_name, show_batch, show_sentiment, show_zero_shot, show_zero_shot_missing
 from ui.i18n import lang, t
 from ui.layout import page_header
@@ -63,13 +64,16 @@ def _one_text() -> None:
     text_lang = detect_language(raw) if raw else lang()
     st.caption(t("classify.chars", n=len(raw), lang=lang_name(text_lang)))
     ok, model = _model_choice(text_lang)
+    method = method_picker()
     if not raw:
         st.info(t("classify.empty"), icon="👋")
         return
     if len(raw) > MAX_CHARS:
         st.warning(t("classify.too_long_input", max=MAX_CHARS), icon="✂️")
     text = raw[:MAX_CHARS]
-    result = run_once(sentiment_details, text, model=model, spinner=t("classify.working")) if ok else None
+    result = (
+        run_once(sentiment_details, text, model=model, method=method, spinner=t("classify.working")) if ok else None
+    )
     if result is not None:
         show_sentiment(text, result)
         show_api("/api/classify", body(text=text, model=model))
@@ -81,6 +85,23 @@ def _many_texts() -> None:
     done = run_batch(batch, model) if batch is not None and ok else None
     if batch is not None and done is not None:
         show_batch(batch.rows, batch.column, *done)
+        _explain_row(batch.rows[batch.column].astype(str).tolist(), model)
+
+
+def _explain_row(texts: list[str], model: str | None) -> None:
+    """ "Explain a row": one row of the batch classified again and explained word by word."""
+    st.markdown(f"**{t('classify.explain_row')}**", help=t("classify.explain_row_help"))
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    row = left.number_input(t("classify.explain_row_number"), 1, len(texts), 1, key="explain_row")
+    with right:
+        method = method_picker()
+    text = texts[int(row) - 1].strip()[:MAX_CHARS]
+    if not text:
+        st.info(t("classify.explain_row_empty"), icon="🤷")
+        return
+    result = run_once(sentiment_details, text, model=model, method=method, slot="explain_row")
+    if result is not None:
+        show_sentiment(text, result, chart_key="cls_row_chart")
 
 
 def _own_labels() -> None:

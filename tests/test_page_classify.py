@@ -58,6 +58,20 @@ def test_english_example_positive_with_chart_and_explanation():
     assert _zero_shot(at) is None
 
 
+def test_method_picker_from_the_url_and_the_trust_caption_in_both_languages():
+    at = _page("en", why_method="Integrated gradients")  # Streamlit binds the option as shown
+    result = _single(at)
+    assert result.explanation.method == "integrated-gradients" and result.explanation.completeness_error < 0.05
+    captions = " ".join(c.value for c in at.caption)
+    assert "Integrated gradients" in captions and "completeness error" in captions
+    assert "removing the" in captions and "random words" in captions
+    assert "cls-bar" in html_of(at)  # the diverging legend
+    zh = _page("zh")
+    assert _single(zh).explanation.method == "shapley"
+    captions = " ".join(c.value for c in zh.caption)
+    assert "Shapley 值" in captions and "随机去掉" in captions
+
+
 def test_chosen_model_of_another_language_warns():
     """Choosing the Chinese model for English text: core says so (a note code), the page warns."""
     at = _page("en", manual="true", model=ZH_DEFAULT)
@@ -105,6 +119,10 @@ def test_batch_lines_in_both_languages():
     assert any("3 texts in" in s.value for s in at.success)
     at.run()  # a rerun keeps the result without classifying again
     assert len(at.dataframe) == 1 and _remembered(at, "classify-batch") is preds
+    at.number_input(key="explain_row").set_value(2).run()  # explain a row: the Chinese one
+    row = _remembered(at, "explain_row")
+    assert row.prediction.label == "negative" and "失望" in row.explanation.pieces
+    assert "cls-explain" in html_of(at) and not at.exception
     at.text_area(key="cls_lines").set_value("Boring.\n").run()  # new texts wait for the button
     assert not at.dataframe and any("Classify 1 texts" in b.label for b in at.button)
 

@@ -17,6 +17,7 @@ import streamlit as st
 from core import registry
 from core.attention import can_show
 from core.classify import Prediction, SentimentResult, ZeroShotResult
+from ui.classify_explain import show_explanation
 from ui.classify_io import to_csv_bytes
 from ui.i18n import t
 from ui.layout import page_link_to
@@ -157,7 +158,7 @@ def lang_name(code: str) -> str:
     return t(f"lang.{code}") if code in ("en", "zh") else code
 
 
-def show_sentiment(text: str, result: SentimentResult) -> None:
+def show_sentiment(text: str, result: SentimentResult, *, chart_key: str = "cls_single_chart") -> None:
     """One text: which model and why, the label, every label's probability, the words that
     pushed the prediction and a link to the classifier's attention."""
     pred, name = result.prediction, registry.get(result.model).name
@@ -174,20 +175,10 @@ def show_sentiment(text: str, result: SentimentResult) -> None:
         st.caption(t("classify.latency", model=name, ms=f"{result.latency_ms:.0f}"))
     with right:
         st.markdown(f"**{t('classify.all_labels')}**")
-        st.plotly_chart(scores_figure(pred.scores, names), config=_CHART, key="cls_single_chart")
+        st.plotly_chart(scores_figure(pred.scores, names), config=_CHART, key=chart_key)
     if "truncated" in result.notes:
         st.info(t("classify.truncated", tokens=result.max_tokens), icon="✂️")
-    st.markdown(f"**{t('classify.why')}**", help=t("classify.why_help"))
-    expl = result.explanation
-    st.html(
-        explanation_html(
-            expl.pieces,
-            expl.weights,
-            pred.label,
-            legend_for=t("classify.why_for", label=label),
-            legend_against=t("classify.why_against"),
-        )
-    )
+    show_explanation(result.explanation, result.explain_error, pred.label, label, pred.score)
     params = {"text": text[:ATTENTION_CHARS]}
     if can_show(result.model):
         params["model"] = result.model  # the attention of the classifier that gave this result
