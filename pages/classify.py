@@ -76,7 +76,7 @@ def _one_text() -> None:
     )
     if result is not None:
         show_sentiment(text, result)
-        show_api("/api/classify", body(text=text, model=model))
+        show_api("/api/explain", body(text=text, model=model, method=None if method == "auto" else method))
 
 
 def _many_texts() -> None:

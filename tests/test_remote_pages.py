@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.classify import DEFAULT_METHOD
 from core.loaders import loaded_models
 from harness.server import free_port
 from tests.apptest_pages import open_page
@@ -99,8 +100,9 @@ def test_classify_page_one_text_and_own_labels_ask_the_api(remote):
     assert single is not None and single.prediction.label == "positive"
     _went_remote(remote, "sentiment", before, models)
     curl, _ = _api_snippets(at)
-    assert f"{remote}/api/classify" in curl and '"model"' not in curl  # automatic choice: the API's default too
-    assert _run_curl(curl)["predictions"][0]["label"] == "positive"
+    assert f"{remote}/api/explain" in curl and '"model"' not in curl  # automatic choice: the API's default too
+    answer = _run_curl(curl)
+    assert answer["prediction"]["label"] == "positive" and answer["explanation"]["method"] == DEFAULT_METHOD["en"]
 
     at.session_state["cls_tab"] = TABLE["classify.tab_zeroshot"]["en"]
     at.run()

@@ -51,7 +51,7 @@ def test_every_page_predicts_on_the_api(remote_app, browser_page):
     page.goto_app(f"{app}/classify?lang=en", timeout_ms=60_000)
     page.locator(".cls-explain").wait_for(timeout=60_000)
     _ran_on_the_api(page, api)
-    _open_api_box(page, "/api/classify")
+    _open_api_box(page, "/api/explain")
 
     page.goto_app(f"{app}/digits?lang=en", timeout_ms=60_000)
     _draw(page, SEVEN)
