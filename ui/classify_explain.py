@@ -81,8 +81,10 @@ def attribution_html(
     return f'{style}<div class="cls-explain">{"".join(out)}</div>{legend}'
 
 
-def _percent(p: float) -> str:
-    return f"{100 * p:.0f} %"
+def percent(p: float) -> str:
+    """A probability as a percentage: one decimal near 0 % and 100 %, else whole numbers."""
+    p = max(0.0, min(1.0, float(p))) * 100
+    return f"{p:.1f}%" if p >= 99.5 or p < 1 else f"{p:.0f}%"
 
 
 def trust_text(attr: Attribution, label_name: str, probability: float) -> str | None:
@@ -98,9 +100,9 @@ def trust_text(attr: Attribution, label_name: str, probability: float) -> str | 
         k=k,
         share=f"{100 * TOP_FRACTION:.0f} %",
         label=label_name,
-        before=_percent(probability),
-        after=_percent(max(0.0, probability - attr.drop)),
-        random=_percent(max(0.0, probability - attr.random_drop)),
+        before=percent(probability),
+        after=percent(max(0.0, probability - attr.drop)),
+        random=percent(max(0.0, probability - attr.random_drop)),
     )
 
 

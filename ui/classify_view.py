@@ -17,7 +17,7 @@ import streamlit as st
 from core import registry
 from core.attention import can_show
 from core.classify import Prediction, SentimentResult, ZeroShotResult
-from ui.classify_explain import show_explanation
+from ui.classify_explain import percent, show_explanation
 from ui.classify_io import to_csv_bytes
 from ui.i18n import t
 from ui.layout import page_link_to
@@ -29,12 +29,6 @@ EMOJI = {"positive": "😊", "negative": "😞", "neutral": "😐"}
 
 ATTENTION_CHARS = 300  # the attention page shows at most 128 tokens
 _CHART = {"displayModeBar": False}
-
-
-def percent(p: float) -> str:
-    """A probability as a percentage: one decimal near 0 % and 100 %, else whole numbers."""
-    p = max(0.0, min(1.0, float(p))) * 100
-    return f"{p:.1f}%" if p >= 99.5 or p < 1 else f"{p:.0f}%"
 
 
 def colour(label: str, i: int = 0) -> str:
