@@ -18,6 +18,7 @@ A ``random`` row (weights drawn at random) is the floor. Faithful first, then fa
 default method per language is the highest AOPC whose 60-word p50 is under 1 s.
 
     python bench/explain.py [--n 200] [--methods occlusion shapley integrated-gradients] [--json out.json]
+    python bench/explain.py --timing-only      # the 60-word reviews only (for a quiet machine)
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-chars", type=int, default=400)
     ap.add_argument("--timing-runs", type=int, default=5, help="runs on the fixed 60-word review")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--timing-only", action="store_true", help="only the fixed 60-word review's times")
     args = ap.parse_args(argv)
 
     from core import loaders
@@ -95,12 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     for lang in args.langs:
         bundle = explaining_bundle(loaders.load(MODELS[lang]))
         names = label_names(dict(bundle.model.config.id2label))
-        texts = reviews(lang, args.n, args.max_chars)
+        texts = [] if args.timing_only else reviews(lang, args.n, args.max_chars)
         print(
             f"\n[{lang}] {MODELS[lang]} (PyTorch, as the page explains): {len(texts)} held-out test reviews", flush=True
         )
         rows: dict[str, dict] = {}
-        for method in ["random", *args.methods]:
+        for method in args.methods if args.timing_only else ["random", *args.methods]:
             comp, suff, aopc, aopc_r, wins, secs = (
                 {f: [] for f in faithfulness.REPORT},
                 {f: [] for f in faithfulness.REPORT},

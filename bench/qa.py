@@ -17,7 +17,9 @@ embeddings cached, as when a visitor asks a second question), ``answer`` cold pa
 (cache cleared before each run), and the baseline; and the ratios to the baseline.
 For span models a third input, an English passage of 4,000 characters, is timed too. The
 model runs on its served runtime (OpenVINO on the CPU where its build passed the guard;
-``DEMO_RUNTIME=torch`` for PyTorch fp32); ``bench/qa_runtime.py`` compares the two in one run.
+``DEMO_RUNTIME=torch`` for PyTorch fp32); at the end, for ``qa-e5``, ``bench/qa_runtime.py``
+compares the two side by side in the same run (speed end to end, and EM / F1 on the guard's
+validation questions; ``--no-runtimes`` skips it).
 Targets on a 2-core CPU (span model): warm p50 <= 120 ms (384 tokens, 1,000 Chinese
 characters), < 400 ms for 4,000 characters.
 
@@ -31,7 +33,7 @@ questions each, validation articles only). Targets: 4,000 characters <= 400 ms, 
 <= 1 s, F1 within 1 point of reading every window.
 
     python bench/qa.py [--runs 30] [--model KEY] [--threads N] [--only en|zh]
-                       [--long-n 40] [--long-runs 5] [--no-long]
+                       [--long-n 40] [--long-runs 5] [--no-long] [--no-runtimes]
 """
 
 from __future__ import annotations
@@ -289,6 +291,7 @@ def main() -> None:
     parser.add_argument("--long-n", type=int, default=40, help="questions per long validation set")
     parser.add_argument("--long-runs", type=int, default=5, help="timed runs per long passage")
     parser.add_argument("--no-long", action="store_true", help="skip the long passages (span models)")
+    parser.add_argument("--no-runtimes", action="store_true", help="skip PyTorch vs OpenVINO (bench/qa_runtime.py)")
     args = parser.parse_args()
 
     import torch
@@ -324,11 +327,18 @@ def main() -> None:
     if span and not args.no_long:
         from harness import qa_long
 
-        if not qa_long.available():
+        if qa_long.available():
+            bench_long_timing(key, args.long_runs, args.only)
+            bench_long_accuracy(key, args.long_n, args.only)
+        else:
             print("\nlong passages: skipped (no QA data in ../shared/data/qa)")
-            return
-        bench_long_timing(key, args.long_runs, args.only)
-        bench_long_accuracy(key, args.long_n, args.only)
+    if key == "qa-e5" and not args.no_runtimes:
+        from bench import qa_runtime
+
+        print("\nPyTorch fp32 vs OpenVINO as served (bench/qa_runtime.py), same run:", flush=True)
+        qa_runtime.main(
+            ["--runs", str(min(args.runs, 20))] + (["--threads", str(args.threads)] if args.threads else [])
+        )
 
 
 if __name__ == "__main__":

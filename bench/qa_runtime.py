@@ -88,13 +88,13 @@ def bench_guard(bundles, n: int) -> None:
         print(f"  {name:9s} {line}   ({time.perf_counter() - t0:.1f} s)")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch and OpenVINO threads (default: physical cores)")
     ap.add_argument("--guard-n", type=int, default=150)
     ap.add_argument("--no-guard", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.threads:
         os.environ["DEMO_TORCH_THREADS"] = str(args.threads)
     import torch
