@@ -70,6 +70,32 @@ def reviews(lang: str, n: int, max_chars: int) -> list[str]:
     return out[:n]
 
 
+def qa_timing(runs: int) -> None:
+    """Time of the Q&A page's "why this answer" (integrated gradients through the span model,
+    :mod:`core.qa.explain`) on the page's English and Chinese first examples, and its
+    completeness error."""
+    from core.qa import answer_details
+    from core.qa.explain import explain_answer
+    from ui.qa_examples import EXAMPLES
+
+    print("\nQ&A, why this answer (integrated gradients of the answer's start + end score, one window):")
+    for name in ("eiffel_en", "ai_zh"):
+        context, question = EXAMPLES[name]
+        result = answer_details(question, context)
+        explain_answer(question, context, result)  # loads the PyTorch copy once
+        times, errors = [], []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            ex = explain_answer(question, context, result)
+            times.append(time.perf_counter() - t0)
+            errors.append(ex.passage.completeness_error or 0.0)
+        print(
+            f"  {name}: {len(context)} characters, answer {result.answers[0].text!r}: p50 {statistics.median(times):.2f} s "
+            f"({runs} runs), completeness error {100 * max(errors):.2f} %",
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=200, help="reviews per language")
@@ -79,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing-runs", type=int, default=5, help="runs on the fixed 60-word review")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--timing-only", action="store_true", help="only the fixed 60-word review's times")
+    ap.add_argument("--qa-runs", type=int, default=3, help="Q&A 'why this answer' timed runs per page example (0: skip)")
     args = ap.parse_args(argv)
 
     from core import loaders
@@ -181,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         best = max(fast or args.methods, key=lambda m: rows[m]["aopc"])
         print(f"  default for {lang}: {best} (highest AOPC{' within the 1 s budget' if fast else '; none within 1 s'})")
         run["results"][lang] = {"model": MODELS[lang], "names": names, "rows": rows, "default": best}
+    if args.qa_runs:
+        qa_timing(args.qa_runs)
     print(f"\nload average at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())} (times compare within this run)")
     if args.json:
         args.json.write_text(json.dumps(run, indent=2, ensure_ascii=False))
