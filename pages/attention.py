@@ -1,7 +1,7 @@
 """Attention viewer: every layer and head of a real transformer, English and Chinese.
 
 Every input and option is bound to the URL (``?text=``, ``?pair=``, ``?hide=``, ``?merge=``,
-``?view=``, ``?layer=``, ``?head=``; ``?model=`` through the model picker), so a shared
+``?view=``, ``?layer=``, ``?head=``, ``?attr=``; ``?model=`` through the model picker), so a shared
 link reproduces what is on screen; the QA and classify pages link here with the text they
 read and the model that answered (see :mod:`ui.attention_picker`).
 """
@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.attention import MAX_TOKENS, attention_maps, readable
 from core.text import detect_language
+from ui.attention_attribution import show_attribution
 from ui.attention_picker import choose_model
 from ui.attention_view import EXAMPLES, show_attention
 from ui.i18n import lang, t
@@ -68,6 +69,7 @@ def main() -> None:
         res = run_once(attention_maps, text, key, text_pair=pair)
         if res is not None:
             show_attention(res, hide=hide, merge=merge)
+            show_attribution(res, key, text, pair)
 
 
 main()
