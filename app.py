@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/qa.py", title=t("nav.qa"), icon="❓", url_path="qa"),
     st.Page("pages/classify.py", title=t("nav.classify"), icon="🏷️", url_path="classify"),
     st.Page("pages/digits.py", title=t("nav.digits"), icon="✍️", url_path="digits"),
+    st.Page("pages/train.py", title=t("nav.train"), icon="🏋️", url_path="train"),
     st.Page("pages/attention.py", title=t("nav.attention"), icon="🔍", url_path="attention"),
     st.Page("pages/status.py", title=t("nav.status"), icon="🩺", url_path="status"),
 ]

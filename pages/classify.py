@@ -22,6 +22,7 @@ from ui.layout import page_header
 from ui.models import model_picker
 from ui.routing import use_navigation_routing
 from ui.run import run_once
+from ui.train_own import show_sentiment_line
 
 MAX_CHARS = 5_000
 
@@ -76,6 +77,7 @@ def _one_text() -> None:
     )
     if result is not None:
         show_sentiment(text, result)
+        show_sentiment_line(text)  # this visitor's trained sentiment model, if any
         show_api("/api/explain", body(text=text, model=model, method=None if method == "auto" else method))
 
 

@@ -20,6 +20,7 @@ from ui.layout import page_header
 from ui.models import ensure_model
 from ui.routing import use_navigation_routing
 from ui.run import last_latency_ms, run_once
+from ui.train_own import show_digits_side_by_side
 
 use_navigation_routing()  # first: a new server's first deep link is routed by app.py (see ui.routing)
 
@@ -65,6 +66,7 @@ with right:
     if rgba is None or (result is not None and result.blank):
         st.info(t("digits.empty"))
     elif result is not None:
+        show_digits_side_by_side(result.image, result.probs)  # this visitor's trained model, if any
         show_prediction(result, compare=compare, ms=last_latency_ms(recognise))
 
 if result is not None and not result.blank:  # full width: 28 rows of pixels
