@@ -329,6 +329,21 @@ def _follow_threads(run: Path) -> None:
         print(f"threads: {n}", flush=True)
 
 
+def loss_log(losses: list[float], every: int = 20, window: int = 100) -> list[dict]:
+    """The training loss as the run prints it: every ``every`` steps, the mean of the last ``window``."""
+    return [
+        {"step": s, "loss": round(float(np.mean(losses[max(0, s - window) : s])), 4)}
+        for s in range(every, len(losses) + 1, every)
+    ]
+
+
+def write_loss_log(out: Path, losses: list[float], step: int, total: int) -> None:
+    """``training_log.json`` beside the shipped weights (``core.model_history`` draws it)."""
+    note = f"the run's training loss every 20 steps (mean of the last 100), up to step {step} of {total}"
+    log = {"x": "step", "note": note, "entries": loss_log(losses)}
+    (out / "training_log.json").write_text(json.dumps(log, indent=1), encoding="utf-8")
+
+
 def ship(args: argparse.Namespace) -> None:
     """Score the run's weights and their moving average on validation; export the better one
     to ``--out`` if it beats the shipped model (:func:`training.qa_eval.better`)."""
@@ -394,6 +409,7 @@ def ship(args: argparse.Namespace) -> None:
         "history": history,
     }
     qa_eval.write_export(args.out, model, metrics)
+    write_loss_log(args.out, state["losses"], state["step"], state["total"])
     print(f"shipped {best} to {args.out}: {qa_eval._brief(ev['scores'])} (was {old and qa_eval._brief(old)})")
 
 

@@ -77,6 +77,12 @@ def pad(cache: list[torch.Tensor], idx: list[int]) -> tuple[torch.Tensor, torch.
     return h, a
 
 
+def write_log(folder: Path, entries: list[dict], note: str = "") -> None:
+    """``training_log.json`` next to the outputs: one entry per epoch (``core.model_history`` draws it)."""
+    log = {"x": "epoch", "note": note, "entries": entries}
+    (folder / "training_log.json").write_text(json.dumps(log, indent=1), encoding="utf-8")
+
+
 def top_forward(model: MiniLMSentiment, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Logits [B, 2] from cached layer outputs ``hidden`` [B, T, 384] through the top layers."""
     from transformers.masking_utils import create_bidirectional_mask
@@ -162,6 +168,7 @@ def train_full(args, texts, labels, tr, va, te, t_start) -> None:
         return ids, att
 
     best = -1.0
+    log: list[dict] = []
     for epoch in range(args.epochs):
         model.train()
         bl = length_buckets(tr, lengths, args.batch, args.seed + epoch)
@@ -182,6 +189,16 @@ def train_full(args, texts, labels, tr, va, te, t_start) -> None:
                 )
         val = accuracy_full(model, tok, texts, labels, va)
         print(f"epoch {epoch}: val acc {val:.4f} ({time.time() - t_ep:.0f}s)", flush=True)
+        log.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": round(run / max(1, len(bl)), 4),
+                "val_accuracy": round(val, 4),
+                "seconds": round(time.time() - t_ep),
+            }
+        )
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_log(args.out, log)
         if val > best:
             best = val
             save_english(model, args.out, {"seed": args.seed, "epoch": epoch, "mode": "full"})
@@ -235,6 +252,7 @@ def run_stages(args, argv: list[str]) -> None:
     common = _without(argv, ("--stages", "--out", "--init-from", "--epochs", "--lr", "--head-lr"))
     t0 = time.time()
     record = []
+    log: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         prev = args.init_from
         for k, (lr, head_lr) in enumerate(stages):
@@ -250,6 +268,9 @@ def run_stages(args, argv: list[str]) -> None:
             record.append(
                 {"lr": float(lr), "head_lr": float(head_lr), "val_accuracy": val, "seconds": round(time.time() - ts)}
             )
+            stage_log = json.loads((out / "training_log.json").read_text())["entries"]
+            for e in stage_log:
+                log.append(e | {"epoch": len(log) + 1, "stage": k + 1, "lr": float(lr), "head_lr": float(head_lr)})
             prev = out
     metrics = json.loads((args.out / "metrics.json").read_text())
     metrics.update(
@@ -260,6 +281,7 @@ def run_stages(args, argv: list[str]) -> None:
         }
     )
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    write_log(args.out, log, "one-epoch stages, each continuing the previous one with its own learning rates")
     print(f"all stages: {time.time() - t0:.0f}s", flush=True)
 
 
@@ -373,6 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     loss_fn = torch.nn.CrossEntropyLoss()
     best = (-1.0, -1)
     best_state = None
+    log: list[dict] = []
     for epoch in range(args.epochs):
         model.train()
         bl = length_buckets(tr, lengths, args.batch, args.seed + epoch)
@@ -393,6 +416,16 @@ def main(argv: list[str] | None = None) -> None:
                 )
         val = accuracy(model, cache, lengths, labels, va)
         print(f"epoch {epoch}: val acc {val:.4f} ({time.time() - t_ep:.0f}s)", flush=True)
+        log.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": round(run / max(1, len(bl)), 4),
+                "val_accuracy": round(val, 4),
+                "seconds": round(time.time() - t_ep),
+            }
+        )
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_log(args.out, log)
         if val > best[0]:
             best = (val, epoch)
             best_state = {k: v.detach().clone() for k, v in model.trainable_state().items()}

@@ -174,8 +174,9 @@ def score(ok_all: np.ndarray, unseen: list[int]) -> tuple[float, float, float]:
     return a, u, (a + u) / 2
 
 
-def train_mlp(xtr, ytr, xva, yva, unseen_va, hidden: int, seed: int, epochs: int = 40):
-    """Small MLP on standardised features; the epoch with the best validation score is kept."""
+def train_mlp(xtr, ytr, xva, yva, unseen_va, hidden: int, seed: int, epochs: int = 40, log: list | None = None):
+    """Small MLP on standardised features; the epoch with the best validation score is kept.
+    ``log``, if given, receives one entry per epoch (training loss, validation accuracy)."""
     torch.manual_seed(seed)
     mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
     head = torch.nn.Sequential(
@@ -189,15 +190,28 @@ def train_mlp(xtr, ytr, xva, yva, unseen_va, hidden: int, seed: int, epochs: int
     best = (-1.0, None, -1)
     for ep in range(epochs):
         head.train()
+        losses = []
         for b in torch.randperm(len(xt), generator=g).split(128):
             loss = torch.nn.functional.cross_entropy(head(torch.nn.functional.dropout(xt[b], 0.1)), yt[b])
             opt.zero_grad()
             loss.backward()
             opt.step()
+            losses.append(float(loss.detach()))
         head.eval()
         with torch.no_grad():
             ok = head(xv).argmax(-1).numpy() == yva
-        s = score(ok, unseen_va)[2]
+        scores = score(ok, unseen_va)
+        s = scores[2]
+        if log is not None:
+            loss_mean = round(float(np.mean(losses)), 4)
+            log.append(
+                {
+                    "epoch": ep + 1,
+                    "train_loss": loss_mean,
+                    "val_accuracy": round(scores[0], 4),
+                    "val_accuracy_unseen": round(scores[1], 4),
+                }
+            )
         if s > best[0]:
             best = (s, {k: v.clone() for k, v in head.state_dict().items()}, ep)
     head.load_state_dict(best[1])
@@ -391,12 +405,22 @@ def main(argv: list[str] | None = None) -> None:
     for layers in ((12,), POOL_LAYERS):
         cols = [POOL_LAYERS.index(k) for k in layers]
         x = feats[:, cols].reshape(len(uniq), -1)
-        head, mu, sd, ep = train_mlp(x[r_tr], ytr, x[r_va], yva, unseen_va, 256, args.seed)
+        mlp_log: list[dict] = []
+        head, mu, sd, ep = train_mlp(x[r_tr], ytr, x[r_va], yva, unseen_va, 256, args.seed, log=mlp_log)
         with torch.no_grad():
             ok = head(torch.tensor((x[r_va] - mu) / sd, dtype=torch.float32)).argmax(-1).numpy() == yva
         s = score(ok, unseen_va)
         name = f"mlp256 layers={'+'.join(map(str, layers))}"
-        candidates[name] = {"kind": "mlp", "layers": layers, "head": head, "mu": mu, "sd": sd, "val": s, "epoch": ep}
+        candidates[name] = {
+            "kind": "mlp",
+            "layers": layers,
+            "head": head,
+            "mu": mu,
+            "sd": sd,
+            "val": s,
+            "epoch": ep,
+            "log": mlp_log,
+        }
         print(f"{name}: val {s[0]:.4f}, unseen {s[1]:.4f} (best epoch {ep}) ({time.time() - t0:.0f}s)", flush=True)
     times["heads_s"] = time.time() - t0
 
@@ -628,6 +652,12 @@ def main(argv: list[str] | None = None) -> None:
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    if best.get("log"):  # the kept head's epochs (core.model_history draws them)
+        note = f"{name}: the MLP head's epochs on the frozen features; epoch {best['epoch'] + 1} kept (best validation)"
+        log_file = out / "training_log.json"
+        log_file.write_text(
+            json.dumps({"x": "epoch", "note": note, "entries": best["log"]}, indent=1), encoding="utf-8"
+        )
     print(json.dumps(metrics, ensure_ascii=False), flush=True)
     print(f"total {total_s / 60:.1f} min", flush=True)
 
