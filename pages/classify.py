@@ -19,6 +19,7 @@ from ui.classify_explain import method_picker
 from ui.classify_view import lang_name, show_batch, show_sentiment, show_zero_shot, show_zero_shot_missing
 from ui.i18n import lang, t
 from ui.layout import page_header
+from ui.model_history_view import show_training
 from ui.models import model_picker
 from ui.routing import use_navigation_routing
 from ui.run import run_once
@@ -134,3 +135,4 @@ for tab, draw in ((one, _one_text), (many, _many_texts), (own, _own_labels)):
     if tab.open:
         with tab:
             draw()
+show_training("sentiment")  # how the model was trained (ui/model_history_view.py)

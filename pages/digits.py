@@ -17,6 +17,7 @@ from ui.digits_canvas import drawing_canvas
 from ui.digits_view import show_about, show_prediction
 from ui.i18n import t
 from ui.layout import page_header
+from ui.model_history_view import show_training
 from ui.models import ensure_model
 from ui.routing import use_navigation_routing
 from ui.run import last_latency_ms, run_once
@@ -73,3 +74,4 @@ if result is not None and not result.blank:  # full width: 28 rows of pixels
     show_api("/api/digits", body(pixels=pixels(result.image)))
 
 show_about(model_facts())
+show_training("digits")  # how the model was trained (ui/model_history_view.py)

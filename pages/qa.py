@@ -19,6 +19,7 @@ from core.text import detect_language
 from ui.api_view import body, show_api
 from ui.i18n import lang, t
 from ui.layout import page_header
+from ui.model_history_view import show_training
 from ui.models import model_picker, reason_text
 from ui.qa_examples import EXAMPLES, OPTIONS, first_example, matching_example
 from ui.qa_explain_view import show_why
@@ -120,3 +121,4 @@ elif chosen is not None:  # None: the picker said why the chosen model cannot ru
             show_why(question, context, result)
         explain = True if why else None
         show_api("/api/qa", body(question=question, context=context, model=chosen, top_k=top_k, explain=explain))
+show_training("qa")  # how the model was trained (ui/model_history_view.py)
