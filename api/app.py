@@ -10,6 +10,8 @@ Routes (OpenAPI docs at ``/docs``), one module per thing served:
 - :mod:`api.routes_digits`: ``POST /api/digits`` (a PNG upload or a 28x28 / 280x280 array);
 - :mod:`api.routes_attention`: ``POST /api/attention`` (one layer/head; all of them on
   request, capped);
+- :mod:`api.routes_train`: ``POST /api/train`` -> a job id, ``GET /api/train/{id}`` (progress,
+  curves), ``DELETE /api/train/{id}`` (live training, :mod:`core.train`);
 - :mod:`api.routes_models`: ``GET /api/models``, ``GET /healthz``, ``GET /readyz``,
   ``GET /api/stats``, and ``POST /api/tasks/{name}``: a ``core`` task with wire-encoded
   arguments (:mod:`core.wire`), used by the app's thin client (:mod:`core.remote`).
@@ -31,7 +33,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors, routes_attention, routes_classify, routes_digits, routes_models, routes_qa
+from api import errors, routes_attention, routes_classify, routes_digits, routes_models, routes_qa, routes_train
 from api.backend import Backend
 from api.checks import MAX_IMAGE_PIXELS, check_passage, check_text, pixels_array, png_array
 from api.errors import ApiError, BodyTooLarge, Unavailable
@@ -84,6 +86,6 @@ def create_app(backend: Backend | Callable[[], Backend] | None = None, *, warm: 
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"])
     app.add_middleware(Guard, engine=lambda: serving.backend().engine)
     errors.install(app)
-    for module in (routes_qa, routes_classify, routes_digits, routes_attention, routes_models):
+    for module in (routes_qa, routes_classify, routes_digits, routes_attention, routes_models, routes_train):
         app.include_router(module.router(serving))
     return app

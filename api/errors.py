@@ -77,9 +77,11 @@ BODY = (400, 413, 422)  # a route that reads a JSON body
 GUARDED = (401, 429)  # a route behind the API key and the rate limit (not /healthz, /readyz)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error responses a route can give, for ``@app.post(..., responses=...)``."""
-    return {status: {"model": s.ErrorResponse, "description": _WHEN[status]} for status in sorted({*statuses})}
+def responses(*statuses: int, when: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route can give, for ``@app.post(..., responses=...)``; ``when``
+    says a route's own reasons for a status (instead of the shared text)."""
+    text = {**_WHEN, **(when or {})}
+    return {status: {"model": s.ErrorResponse, "description": text[status]} for status in sorted({*statuses})}
 
 
 # --- the handlers ------------------------------------------------------------------------

@@ -364,3 +364,74 @@ class StatsOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     engine: str
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+class TrainRequest(Strict):
+    """A training job (``core.train.TrainSpec``). Values past the caps are clamped, and the
+    answer's ``notes`` say which (``clamped-<field>``)."""
+
+    task: Literal["digits", "sentiment"] = "digits"
+    preset: Literal["mlp", "cnn", "textcnn", "bow"] = Field(
+        "mlp", description="digits: mlp or cnn; sentiment: textcnn or bow (another pairing: 422 bad-spec)"
+    )
+    lang: Literal["en", "zh"] = Field("en", description="sentiment: the review corpus")
+    width: Integer = Field(256, ge=1, le=1_000_000, description="hidden units (mlp, bow) or filters (cnn, textcnn)")
+    depth: Integer = Field(1, ge=1, le=100, description="hidden layers / convolution blocks (capped at 3)")
+    epochs: Integer = Field(5, ge=0, le=10_000, description="capped at 1..30")
+    batch_size: Integer = Field(64, ge=1, le=1_000_000, description="capped at 8..512")
+    lr: float = Field(
+        1e-3, gt=0, le=1e9, description="learning rate, capped at 1e-5..10 (1e3 diverges: it is capped at 10)"
+    )
+    optimiser: Literal["adam", "sgd"] = "adam"
+    n_train: Integer = Field(9_000, ge=1, le=1_000_000, description="training examples (digits: 100..9,000)")
+    seed: Integer = Field(0, ge=0, le=2**31 - 1)
+
+
+class TrainStarted(BaseModel):
+    id: str = Field(description="the job id, for GET and DELETE /api/train/{id}")
+    state: str
+    queue_position: int = Field(description="1 = next to run; 0 when running")
+    notes: list[str] = Field(description="clamped-<field> for each value past the caps; one-thread")
+
+
+class TrainPointOut(BaseModel):
+    epoch: float
+    train_loss: float
+    train_acc: float
+    val_loss: float | None
+    val_acc: float | None
+    seconds: float
+
+
+class TrainMistakeOut(BaseModel):
+    true: str
+    predicted: str
+    p: float
+    text: str = ""
+    image: list[list[float]] | None = Field(None, description="digits, with ?images=true: 28x28, 0..1")
+
+
+class TrainStatusOut(BaseModel):
+    id: str
+    state: Literal["queued", "running", "done", "stopped", "diverged", "timeout", "failed", "lost"]
+    spec: TrainRequest
+    queue_position: int
+    progress: float = Field(description="0..1")
+    eta_s: float | None
+    elapsed_s: float = Field(description="seconds of training so far")
+    phase: str | None = Field(None, description="queued, starting, preparing, training, finished")
+    history: list[TrainPointOut] = Field(description="the curves: points a few times per epoch")
+    mistakes: list[TrainMistakeOut] = Field(description="up to 16 current validation mistakes")
+    labels: list[str]
+    confusion: list[list[int]] | None = Field(None, description="the test set, rows = true labels")
+    test_accuracy: float | None
+    shipped_accuracy: float | None = Field(description="the shipped model's accuracy on the same test set")
+    notes: list[str]
+    error: str | None = Field(
+        description="diverged, timeout, idle (not polled), no-data, lost, out-of-memory, error, shutdown"
+    )
+    detail: str | None = None
+    finished_at: float | None = Field(None, description="Unix time")

@@ -280,6 +280,7 @@ class _Job:
     stop: Any = None
     final_seen: bool = False
     final_at: float | None = None
+    launching: bool = False
 
 
 def _labels(task: str) -> tuple[str, ...]:
@@ -336,7 +337,6 @@ class Runner:
             )
             self._queue.append(job_id)
             self._ensure_pump()
-            self._start_queued()
             self._wake.notify_all()
             return job_id
 
@@ -360,6 +360,11 @@ class Runner:
                 return None
             kept = self._models.get(job.owner)
             return kept[1] if kept is not None and kept[0] == job_id else None
+
+    def owner_of(self, job_id: str) -> str | None:
+        with self._lock:
+            job = self._jobs.get(str(job_id))
+            return None if job is None else job.owner
 
     def model_for_owner(self, owner: str) -> tuple[str, Any, float] | None:
         """(job id, model, finished at) of the owner's last finished model, if kept."""
@@ -386,7 +391,7 @@ class Runner:
         return job
 
     def _running_count(self) -> int:
-        return sum(1 for j in self._jobs.values() if j.proc is not None)
+        return sum(1 for j in self._jobs.values() if j.proc is not None or j.launching)
 
     def _context(self) -> Any:
         if self._ctx is None:
@@ -399,24 +404,45 @@ class Runner:
             self._ctx = ctx
         return self._ctx
 
-    def _start_queued(self) -> None:
-        while self._queue and self._running_count() < max_jobs():
-            job = self._jobs[self._queue.popleft()]
+    def _launch(self) -> None:
+        """Start queued jobs while slots are free (called by the pump without the lock: the
+        first start waits for the fork server to import torch, seconds on a busy CPU)."""
+        while True:
+            with self._lock:
+                if not self._queue or self._running_count() >= max_jobs():
+                    return
+                job = self._jobs[self._queue.popleft()]
+                job.state = "running"
+                job.started = time.monotonic()
+                job.extra["phase"] = "starting"
+                job.launching = True
+                corpus = self._corpus.get(job.spec.lang) if job.spec.task == "sentiment" else None
+                args = (job.spec, max_seconds(), os.getpid(), str(data_dir()), corpus, time.time())
             ctx = self._context()
-            job.q = ctx.Queue()
-            job.stop = ctx.Event()
-            corpus = self._corpus.get(job.spec.lang) if job.spec.task == "sentiment" else None
-            job.proc = ctx.Process(
+            q, stop = ctx.Queue(), ctx.Event()
+            spec, cap, pid, folder, corpus, t_submit = args
+            proc = ctx.Process(
                 target=child_main,
-                args=(job.spec, job.q, job.stop, max_seconds(), os.getpid(), str(data_dir()), corpus, time.time()),
+                args=(spec, q, stop, cap, pid, folder, corpus, t_submit),
                 daemon=True,
                 name=f"train-{job.id}",
             )
-            job.state = "running"
-            job.started = time.monotonic()
-            job.extra["phase"] = "starting"
-            with _main_not_imported():
-                job.proc.start()
+            try:
+                with _main_not_imported():
+                    proc.start()
+            except Exception as exc:  # cannot start a process here: say so
+                with self._lock:
+                    job.launching = False
+                    job.extra["detail"] = f"{type(exc).__name__}: {exc}"[:300]
+                    self._end(job, "failed", "cannot-start")
+                continue
+            with self._lock:
+                job.launching = False
+                job.proc, job.q, job.stop = proc, q, stop
+                if job.state not in LIVE:  # stopped while it was starting
+                    stop.set()
+                    job.stop_at = time.monotonic()
+                job.started = time.monotonic()
 
     def _end(self, job: _Job, state: State, error: str | None) -> None:
         """Leave the live states (the child, if any, is asked to stop and score what it has)."""
@@ -490,7 +516,7 @@ class Runner:
     def _run_pump(self) -> None:
         while True:
             with self._lock:
-                busy = any(j.proc is not None or j.state in LIVE for j in self._jobs.values())
+                busy = any(j.proc is not None or j.launching or j.state in LIVE for j in self._jobs.values())
                 if not busy:
                     self._gc(time.monotonic())
                     self._wake.wait(timeout=30.0)
@@ -523,8 +549,8 @@ class Runner:
             for job in list(self._jobs.values()):
                 if job.state == "queued" and now - job.last_poll > idle:
                     self._end(job, "stopped", "idle")
-            self._start_queued()
             self._gc(now)
+        self._launch()
 
     def _apply(self, job: _Job, m: tuple[Any, ...], built: Any) -> None:
         kind = m[0]
@@ -614,12 +640,14 @@ class Runner:
         ttl = model_ttl()
         for owner in [o for o, (_, _, t) in self._models.items() if wall - t > ttl]:
             del self._models[owner]
-        done = [j for j in self._jobs.values() if j.state not in LIVE and j.proc is None]
+        done = [j for j in self._jobs.values() if j.state not in LIVE and j.proc is None and not j.launching]
         for job in done:
             if job.ended is not None and now - job.ended > RECORD_TTL_S:
                 del self._jobs[job.id]
         excess = len(self._jobs) - MAX_RECORDS
-        for job in [j for j in self._jobs.values() if j.state not in LIVE and j.proc is None][: max(0, excess)]:
+        for job in [j for j in self._jobs.values() if j.state not in LIVE and j.proc is None and not j.launching][
+            : max(0, excess)
+        ]:
             del self._jobs[job.id]
 
 

@@ -25,8 +25,11 @@ MAX_MISTAKES = 16
 EVAL_BATCH = 1000
 
 
+BLOW_UP = 100.0  # a training loss this many times the first batch's: diverged
+
+
 class Diverged(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite, or blew up past :data:`BLOW_UP` times the first."""
 
 
 class Reporter(Protocol):
@@ -113,6 +116,8 @@ def fit(
     schedule: bool = False,
 ) -> Outcome:
     """Train ``model`` for ``spec.epochs`` epochs (or until stopped) and score it at the end."""
+    if not math.isfinite(spec.lr):
+        raise Diverged(f"learning rate {spec.lr}")
     g = torch.Generator().manual_seed(spec.seed)
     torch.manual_seed(spec.seed)
     opt = make_optimiser(spec, model.parameters())
@@ -131,6 +136,7 @@ def fit(
     every = max(1, steps // POINTS_PER_EPOCH)
     t0 = time.monotonic()
     done = 0
+    first_loss: float | None = None
     state = "done"
     run_loss = run_correct = run_seen = 0.0
     last_val: tuple[float, float] | None = None
@@ -150,15 +156,18 @@ def fit(
                 xb = data.augment(xb, g)
             logits = model(xb)
             loss = F.cross_entropy(logits, yb)
-            if not torch.isfinite(loss):
-                raise Diverged(f"loss {float(loss)} at epoch {epoch + k / steps:.2f}")
+            value = float(loss.detach())
+            if first_loss is None:
+                first_loss = value
+            if not math.isfinite(value) or value > BLOW_UP * max(first_loss, 0.1):
+                raise Diverged(f"loss {value:.4g} at epoch {epoch + k / steps:.2f}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             if sched is not None:
                 sched.step()
             done += 1
-            run_loss += float(loss.detach()) * len(yb)
+            run_loss += value * len(yb)
             run_correct += float((logits.argmax(1) == yb).sum())
             run_seen += len(yb)
             end_of_epoch = k == steps - 1
