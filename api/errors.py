@@ -87,6 +87,18 @@ def responses(*statuses: int, when: dict[int, str] | None = None) -> dict[int | 
 # --- the handlers ------------------------------------------------------------------------
 
 
+def _allowed(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for the request's path (for a 405's ``Allow``)."""
+    import re
+
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for template, ops in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in ops if m.lower() in ("get", "post", "put", "patch", "delete")}
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """JSON errors with a code for everything a route or FastAPI can raise."""
 
@@ -110,11 +122,14 @@ def install(app: FastAPI) -> None:
         return error(413, "too-large", "the request body is too large")
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not parse the body
             return error(400, "invalid-json", "the body is not valid JSON (UTF-8)")
         code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http-error")
-        return error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}) or None)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path (Starlette names only its first route's)
+            headers["Allow"] = ", ".join(_allowed(request)) or headers.get("Allow", "")
+        return error(exc.status_code, code, str(exc.detail), headers or None)
 
     @app.exception_handler(ModelLoadError)
     async def _model_error(_: Request, exc: ModelLoadError) -> JSONResponse:

@@ -40,7 +40,9 @@ def serving_api(log_name: str = "inference-api.log", timeout_s: float = 60.0) ->
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log: Path = ARTIFACTS / log_name
     args = ["-m", "api", "--no-warm", "--host", server.HOST, "--port", str(port)]
-    proc = server.start(args, log, {"DEMO_API_KEY": "", "API_RATE_LIMIT": "0"})
+    # training jobs a test starts (POST /api/train, fuzzed) end in seconds, and unpolled ones sooner
+    env = {"DEMO_API_KEY": "", "API_RATE_LIMIT": "0", "TRAIN_MAX_SECONDS": "2", "TRAIN_IDLE_SECONDS": "5"}
+    proc = server.start(args, log, env)
     url = f"http://{server.HOST}:{port}"
     try:
         _wait_up(url, proc, timeout_s)
