@@ -105,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing-runs", type=int, default=5, help="runs on the fixed 60-word review")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--timing-only", action="store_true", help="only the fixed 60-word review's times")
-    ap.add_argument("--qa-runs", type=int, default=3, help="Q&A 'why this answer' timed runs per page example (0: skip)")
+    ap.add_argument(
+        "--qa-runs", type=int, default=3, help="Q&A 'why this answer' timed runs per page example (0: skip)"
+    )
     args = ap.parse_args(argv)
 
     from core import loaders

@@ -125,7 +125,14 @@ def estimate_evals(method: str, n_units: int) -> int:
         return n_units + 1
     if method == "shapley":
         return shapley_samples(n_units) * n_units + 1
-    return IG_STEPS + 2  # integrated gradients: each step a forward and a backward
+    return 3 * IG_STEPS + 2  # integrated gradients: each step a forward and a backward (about 2 forwards)
+
+
+def estimate_cost(method: str, target: TextTarget) -> float:
+    """Forward-equivalents x tokens x layers of one explanation of ``target``: comparable
+    across methods and models (e5-small has 12 layers, MiniLM 6)."""
+    layers = int(getattr(getattr(target.bundle.model, "config", None), "num_hidden_layers", 12) or 12)
+    return float(estimate_evals(method, len(target.spans)) * max(target.tokens, 8) * layers)
 
 
 def shapley_samples(n_units: int) -> int:
