@@ -86,10 +86,14 @@ def curves_figure(h: ModelHistory) -> go.Figure | None:
         return None
     titles = [t("history.chart_loss" if k == "loss" else "history.chart_accuracy") for k, _ in panels]
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=0.12)
-    for col, (_, series) in enumerate(panels, start=1):
+    for col, (kind, series) in enumerate(panels, start=1):
         for s in series:
             fig.add_trace(_trace(s), row=1, col=col)
         fig.update_xaxes(title_text=t(f"history.axis.{h.x_axis}"), row=1, col=col)
+        if kind == "accuracy":  # zoom on where the model ends up, not on an early low point
+            late = [y for s in series for y in list(s.y)[len(s.y) // 3 :]]
+            if late:
+                fig.update_yaxes(range=[max(0.0, min(late) - 1.0), min(100.0, max(late) + 0.5)], row=1, col=col)
     fig.update_layout(
         height=300,
         margin=dict(l=8, r=8, t=36, b=8),
