@@ -72,7 +72,7 @@ def curves_figure(
             go.Scatter(
                 x=val_x,
                 y=val_y,
-                mode="lines+markers",
+                mode="lines+markers" if len(val_x) <= 30 else "lines",  # dots while they can be told apart
                 name=names[1],
                 line=dict(color=VAL_COLOUR, width=2, dash="dash"),
                 marker=dict(size=7),
@@ -150,7 +150,15 @@ def confusion_figure(
             y=[names[i] for i in range(len(names)) for _j in range(len(names))],
             mode="text",
             text=[text[i][j] for i in range(len(names)) for j in range(len(names))],
-            textfont=dict(size=12 if len(names) > 4 else 16),
+            textfont=dict(
+                size=11 if len(names) > 4 else 16,
+                # white on the darkest mistakes, dark grey elsewhere
+                color=[
+                    "white" if i != j and z[i][j] > 0.55 * top else "#31333f"
+                    for i in range(len(names))
+                    for j in range(len(names))
+                ],
+            ),
             hoverinfo="skip",
             showlegend=False,
         )

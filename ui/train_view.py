@@ -198,7 +198,7 @@ def show_curves(st_: JobStatus) -> None:
 
 def show_score(st_: JobStatus) -> None:
     help_text = t("train.score_help", set=t(f"train.test_set.{st_.spec.task}"))
-    c1, c2, _ = st.columns([1, 1, 2])
+    c1, c2, _ = st.columns([1, 1, 1])
     delta = None
     if st_.shipped_accuracy is not None and st_.test_accuracy is not None:
         delta = f"{(st_.test_accuracy - st_.shipped_accuracy) * 100:+.1f} pp"
@@ -215,9 +215,9 @@ def show_confusion(st_: JobStatus) -> None:
         labels,
         true_label=t("train.true_label"),
         predicted_label=t("train.predicted_label"),
-        height=440 if len(labels) > 4 else 260,
+        height=480 if len(labels) > 4 else 260,
     )
-    left, _ = st.columns([3, 2]) if len(labels) > 4 else st.columns([2, 3])
+    left, _ = st.columns([4, 1]) if len(labels) > 4 else st.columns([2, 3])
     left.plotly_chart(fig, config=_CHART, key="train_confusion")
 
 
