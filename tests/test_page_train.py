@@ -343,7 +343,7 @@ def test_your_sentiment_model_on_the_classification_page(monkeypatch):
     at = _train("zh")
     at.switch_page("pages/classify.py").run()
     assert not at.exception
-    assert "你的 TextCNN（2 分钟前训练）：正面 87%" in _text(at)
+    assert "你的 TextCNN（2 分钟前训练）：正面 87%（用中文评论训练）" in _text(at)
 
 
 # ---- the real runner -------------------------------------------------------------------

@@ -126,5 +126,5 @@ def show_sentiment_line(text: str) -> None:
     k = int(np.argmax(probs))
     line = t("train.own_says", model=own_model_name(st_), label=label_text(labels[k]), p=f"{probs[k]:.0%}")
     if st_.spec.lang in ("en", "zh"):
-        line += " " + t("train.own_other_lang", lang=t(f"lang.{st_.spec.lang}"))
+        line += t("train.own_other_lang", lang=t(f"lang.{st_.spec.lang}"))
     st.caption("🏋️ " + line[:1].upper() + line[1:])

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.train import JobStatus, Mistake, TrainSpec
+from ui import i18n
 from ui.i18n import TABLE, t
 from ui.train_figures import confusion_figure, curves_figure, mistake_image
 
@@ -141,7 +142,10 @@ def ago_text(finished_at: float | None, now: float | None = None) -> str:
 
 def own_model_name(st_: JobStatus, now: float | None = None) -> str:
     """``your MLP (trained 3 min ago)``."""
-    return t("train.your_model", preset=t(f"train.short.{st_.spec.preset}"), ago=ago_text(st_.finished_at, now))
+    preset = t(f"train.short.{st_.spec.preset}")
+    if i18n.lang() == "zh" and preset[:1].isascii():
+        preset = " " + preset  # 你的 MLP, 你的词袋 MLP: a space between Chinese and Latin letters
+    return t("train.your_model", preset=preset, ago=ago_text(st_.finished_at, now))
 
 
 def mistake_caption(m: Mistake) -> str:
