@@ -168,7 +168,7 @@ def test_no_data_is_a_clear_failure(runner: Runner, monkeypatch: pytest.MonkeyPa
 def test_a_short_english_bag_of_words_run(runner: Runner) -> None:
     if not (DATA.parent / "rt-polarity").is_dir():
         pytest.skip("no rt-polarity")
-    job = runner.submit(TrainSpec(task="sentiment", preset="bow", lang="en", width=64, epochs=3), "me")
+    job = runner.submit(TrainSpec(task="sentiment", preset="bow", lang="en", width=64, epochs=5, lr=1e-2), "me")
     st = wait(runner, job, ended, 90)
     assert st.state == "done" and st.labels == ("negative", "positive")
     assert st.test_accuracy is not None and st.test_accuracy > 0.65 and st.shipped_accuracy

@@ -39,7 +39,7 @@ PRESET_DEFAULTS: dict[str, dict[str, float | int | str]] = {
     "mlp": {"width": 256, "depth": 1, "epochs": 20, "batch_size": 64, "lr": 2e-3, "optimiser": "adam"},
     "cnn": {"width": 16, "depth": 2, "epochs": 6, "batch_size": 128, "lr": 3e-3, "optimiser": "adam"},
     "textcnn": {"width": 32, "depth": 1, "epochs": 2, "batch_size": 64, "lr": 3e-3, "optimiser": "adam"},
-    "bow": {"width": 64, "depth": 1, "epochs": 3, "batch_size": 64, "lr": 3e-3, "optimiser": "adam"},
+    "bow": {"width": 64, "depth": 1, "epochs": 5, "batch_size": 64, "lr": 1e-2, "optimiser": "adam"},
 }
 
 
