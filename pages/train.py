@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 import streamlit as st
 
-from core.train import PRESETS, JobStatus, TrainError, TrainSpec
+from core.train import PRESET_DEFAULTS, PRESETS, JobStatus, TrainError, TrainSpec
 from ui.i18n import t
 from ui.layout import page_header, page_link_to
 from ui.routing import use_navigation_routing
@@ -24,7 +24,6 @@ from ui.train_own import JOB, job_id, owner
 from ui.train_view import (
     BATCHES,
     LIVE,
-    PRESET_DEFAULTS,
     RATES,
     WIDTHS,
     WITH_MODEL,
@@ -44,6 +43,16 @@ def _apply_preset(key: str) -> None:
     preset = st.session_state.get(key)
     for field, value in PRESET_DEFAULTS.get(str(preset), {}).items():
         st.session_state["batch" if field == "batch_size" else field] = value
+
+
+def _task_changed() -> None:
+    """Another task: its chosen (or first) preset's settings."""
+    task = st.session_state.get("task")
+    if task in PRESETS:
+        key = "preset" if task == "digits" else "text_preset"
+        if st.session_state.get(key) not in PRESETS[task]:
+            st.session_state[key] = PRESETS[task][0]
+        _apply_preset(key)
 
 
 def _spec() -> TrainSpec:
@@ -117,6 +126,7 @@ def _controls() -> str:
         key="task",
         bind="query-params",
         required=True,
+        on_change=_task_changed,
         format_func=_labels("train.task", PRESETS),
     )
     task = task if task in PRESETS else "digits"

@@ -202,7 +202,12 @@ def test_inputs_come_from_the_url():
     assert at.slider(key="epochs").value == 3 and at.slider(key="n_texts").value == 2000
     assert at.select_slider(key="lr").value == 0.01
     at = open_page("pages/train.py", "en", epochs="0", width="100000")  # out of range: dropped, defaults kept
-    assert at.slider(key="epochs").value == 5 and at.select_slider(key="width").value == 256
+    mlp = ct.PRESET_DEFAULTS["mlp"]
+    assert at.slider(key="epochs").value == mlp["epochs"] and at.select_slider(key="width").value == mlp["width"]
+    assert not at.exception
+    at.segmented_control(key="task").set_value("sentiment").run()  # another task: its preset's settings
+    textcnn = ct.PRESET_DEFAULTS["textcnn"]
+    assert at.radio(key="text_preset").value == "textcnn" and at.select_slider(key="width").value == textcnn["width"]
     assert not at.exception
 
 
@@ -262,7 +267,9 @@ def test_train_submits_this_sessions_spec_and_shows_progress(monkeypatch):
 def test_choosing_the_cnn_preset_fills_in_its_settings(monkeypatch):
     at = open_page("pages/train.py", "en")
     at.radio(key="preset").set_value("cnn").run()
-    assert at.select_slider(key="width").value == 32 and at.slider(key="depth").value == 2
+    cnn = ct.PRESET_DEFAULTS["cnn"]
+    assert at.select_slider(key="width").value == cnn["width"] and at.slider(key="depth").value == cnn["depth"]
+    assert at.select_slider(key="lr").value == cnn["lr"] and at.slider(key="epochs").value == cnn["epochs"]
     assert not at.exception
 
 

@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core.train import JobStatus, Mistake, TrainSpec
+from core.train import PRESET_DEFAULTS, JobStatus, Mistake, TrainSpec
 from ui import i18n
 from ui.i18n import TABLE, t
 from ui.train_figures import confusion_figure, curves_figure, mistake_image
@@ -22,16 +22,16 @@ LIVE = ("queued", "running")
 WITH_MODEL = ("done", "stopped", "timeout")  # states that may leave a model to try
 _CHART = {"displayModeBar": False}
 
-# what choosing a preset fills in (the issue's measured settings for the MLP)
-PRESET_DEFAULTS: dict[str, dict[str, float | int | str]] = {
-    "mlp": {"width": 256, "depth": 1, "epochs": 5, "batch_size": 64, "lr": 1e-3, "optimiser": "adam"},
-    "cnn": {"width": 32, "depth": 2, "epochs": 3, "batch_size": 64, "lr": 1e-3, "optimiser": "adam"},
-    "textcnn": {"width": 64, "depth": 1, "epochs": 5, "batch_size": 64, "lr": 1e-3, "optimiser": "adam"},
-    "bow": {"width": 128, "depth": 1, "epochs": 5, "batch_size": 64, "lr": 1e-3, "optimiser": "adam"},
-}
-WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
-BATCHES = (16, 32, 64, 128, 256, 512)
-RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+# choosing a preset fills in core.train.PRESET_DEFAULTS (the runner's measured settings);
+# the pickers' steps include every preset's value
+WIDTHS = tuple(sorted({8, 16, 32, 64, 128, 256, 512, 1024} | {int(d["width"]) for d in PRESET_DEFAULTS.values()}))
+BATCHES = tuple(sorted({16, 32, 64, 128, 256, 512} | {int(d["batch_size"]) for d in PRESET_DEFAULTS.values()}))
+RATES = tuple(
+    sorted(
+        {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0}
+        | {float(d["lr"]) for d in PRESET_DEFAULTS.values()}
+    )
+)
 FIELDS = ("width", "depth", "epochs", "batch_size", "lr", "optimiser", "n_train")
 
 
