@@ -67,8 +67,8 @@ with right:
     if rgba is None or (result is not None and result.blank):
         st.info(t("digits.empty"))
     elif result is not None:
-        show_digits_side_by_side(result.image, result.probs)  # this visitor's trained model, if any
-        show_prediction(result, compare=compare, ms=last_latency_ms(recognise))
+        both = show_digits_side_by_side(result.image, result.probs)  # this visitor's trained model, if any
+        show_prediction(result, compare=compare, ms=last_latency_ms(recognise), headline=not both)
 
 if result is not None and not result.blank:  # full width: 28 rows of pixels
     show_api("/api/digits", body(pixels=pixels(result.image)))

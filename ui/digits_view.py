@@ -122,12 +122,16 @@ def big_digit_html(digit: int, confidence_text: str, unsure: bool) -> str:
 # ---- drawing a result on the page (Streamlit calls, no model calls) -----------------------
 
 
-def show_prediction(res: DigitResult, *, compare: bool, ms: float | None) -> None:
+def show_prediction(res: DigitResult, *, compare: bool, ms: float | None, headline: bool = True) -> None:
     """The big predicted digit (and "not sure" with two candidates), the 28x28 picture the
     model read beside the saliency map, the probability chart, the latency and, with
-    ``compare``, the no-preprocessing comparison."""
-    st.markdown(f"**{t('digits.prediction')}**")
-    st.markdown(big_digit_html(res.digit, t("digits.confidence", p=res.confidence), res.unsure), unsafe_allow_html=True)
+    ``compare``, the no-preprocessing comparison. ``headline=False``: without the big digit
+    and the chart (shown already, e.g. in the side-by-side cards)."""
+    if headline:
+        st.markdown(f"**{t('digits.prediction')}**")
+        st.markdown(
+            big_digit_html(res.digit, t("digits.confidence", p=res.confidence), res.unsure), unsafe_allow_html=True
+        )
     if res.unsure:
         b = res.runner_up
         st.warning(t("digits.not_sure", a=res.digit, pa=res.confidence, b=b, pb=float(res.probs[b])), icon="🤔")
@@ -148,12 +152,13 @@ def show_prediction(res: DigitResult, *, compare: bool, ms: float | None) -> Non
         with c2:
             st.markdown(f"**{t('digits.saliency_title')}**", help=t("digits.saliency_help"))
             st.image(saliency_overlay(res.image, res.saliency), width=196)
-    st.markdown(f"**{t('digits.chart_title')}**")
-    st.plotly_chart(
-        probability_chart(res.probs, t("digits.chart_digit"), t("digits.chart_prob")),
-        config={"displayModeBar": False},
-        key="digits_chart",
-    )
+    if headline:
+        st.markdown(f"**{t('digits.chart_title')}**")
+        st.plotly_chart(
+            probability_chart(res.probs, t("digits.chart_digit"), t("digits.chart_prob")),
+            config={"displayModeBar": False},
+            key="digits_chart",
+        )
     if ms is not None:
         st.caption(t("digits.latency_saliency" if res.saliency is not None else "digits.latency", ms=ms))
     if compare and res.naive is not None and res.naive_probs is not None:

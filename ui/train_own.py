@@ -77,23 +77,24 @@ def own_digit_probs(model: Any, image: np.ndarray) -> np.ndarray | None:
     return _predict(model, np.asarray(image, dtype=np.float32)[None])
 
 
-def show_digits_side_by_side(image: np.ndarray | None, shipped_probs: np.ndarray | None) -> None:
+def show_digits_side_by_side(image: np.ndarray | None, shipped_probs: np.ndarray | None) -> bool:
     """A toggle (on by default) and, on, the shipped CNN and the visitor's model reading the
     same drawing: the big digit and the ten probabilities of each. Nothing when this session
-    has no digits model."""
+    has no digits model. Returns whether the two cards were drawn (the page then leaves out
+    its own big digit and chart, which the shipped CNN's card already shows)."""
     st_ = own_status("digits")
     model = own_model(st_)
     if st_ is None or model is None:
-        return
+        return False
     name = own_model_name(st_)
     on = st.toggle(
         t("train.side_by_side", model=name), value=True, key="own_side_by_side", help=t("train.side_by_side_help")
     )
     if not on or image is None or shipped_probs is None:
-        return
+        return False
     mine = own_digit_probs(model, image)
     if mine is None:
-        return
+        return False
     cols = st.columns(2, gap="medium", border=True)
     for col, title, probs, key in (
         (cols[0], t("train.shipped_cnn"), shipped_probs, "own_chart_shipped"),
@@ -111,6 +112,7 @@ def show_digits_side_by_side(image: np.ndarray | None, shipped_probs: np.ndarray
                 config={"displayModeBar": False},
                 key=key,
             )
+    return True
 
 
 def show_sentiment_line(text: str) -> None:
