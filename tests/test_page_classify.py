@@ -65,11 +65,13 @@ def test_method_picker_from_the_url_and_the_trust_caption_in_both_languages():
     captions = " ".join(c.value for c in at.caption)
     assert "Integrated gradients" in captions and "completeness error" in captions
     assert "removing the" in captions and "random words" in captions
+    assert "Measured on 200 held-out English reviews" in captions
     assert "cls-bar" in html_of(at)  # the diverging legend
     zh = _page("zh")
     assert _single(zh).explanation.method == "shapley"
     captions = " ".join(c.value for c in zh.caption)
     assert "Shapley 值" in captions and "随机去掉" in captions
+    assert "在 200 条未参与训练的中文评论上实测" in captions
 
 
 def test_chosen_model_of_another_language_warns():

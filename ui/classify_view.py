@@ -172,7 +172,7 @@ def show_sentiment(text: str, result: SentimentResult, *, chart_key: str = "cls_
         st.plotly_chart(scores_figure(pred.scores, names), config=_CHART, key=chart_key)
     if "truncated" in result.notes:
         st.info(t("classify.truncated", tokens=result.max_tokens), icon="✂️")
-    show_explanation(result.explanation, result.explain_error, pred.label, label, pred.score)
+    show_explanation(result.explanation, result.explain_error, pred.label, label, pred.score, result.language)
     params = {"text": text[:ATTENTION_CHARS]}
     if can_show(result.model):
         params["model"] = result.model  # the attention of the classifier that gave this result
