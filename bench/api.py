@@ -12,6 +12,7 @@ machine: the clients take CPU from the server too, as they would on one box.
     python bench/api.py                       # everything (about 8 minutes here)
     python bench/api.py --skip-ray --skip-streamlit --seconds 4
     python bench/api.py --runtime-cpu         # only: server CPU per request, OpenVINO vs DEMO_RUNTIME=torch
+    python bench/api.py --runtime-cpu --workload qa --clients 4   # the same for Q&A requests
 
 Targets on this 2-core CPU: API overhead over the bare core call under 5 ms p50; 128
 concurrent clients for 60 s with zero 5xx; with @serve.batch at least 2x the throughput
@@ -40,6 +41,18 @@ from harness.protocol import PAGES, TEXTS, request
 from harness.stats import cpu_tree, percentile
 
 BODIES = [{"text": t} for pair in zip(TEXTS["en"], TEXTS["zh"], strict=True) for t in pair]
+ROUTE = "/api/classify"
+
+
+def use_qa_workload() -> None:
+    """``--workload qa``: a Q&A request per call (an English passage of about 1,600 characters,
+    3 windows, and a Chinese one of 1,000 characters, in turn), the passages of bench/qa.py."""
+    global ROUTE, BODIES
+    from bench.qa import EN_QUESTION, EN_SENTENCES, ZH_QUESTION, chinese_passage
+
+    ROUTE = "/api/qa"
+    en = " ".join(EN_SENTENCES)[:1600]
+    BODIES = [{"question": EN_QUESTION, "context": en}, {"question": ZH_QUESTION, "context": chinese_passage()}]
 
 
 @dataclass
@@ -76,7 +89,7 @@ async def _client(session: aiohttp.ClientSession, url: str, stop_at: float, leve
         i += 1
         t0 = time.perf_counter()
         try:
-            async with session.post(url + "/api/classify", json=body) as resp:
+            async with session.post(url + ROUTE, json=body) as resp:
                 await resp.read()
                 if resp.status >= 500:
                     level.server_5xx += 1
@@ -247,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--skip-streamlit", action="store_true")
     parser.add_argument("--runtime-cpu", action="store_true", help="only the OpenVINO vs PyTorch CPU per request")
+    parser.add_argument("--workload", choices=("classify", "qa"), default="classify", help="--runtime-cpu: requests")
+    parser.add_argument("--clients", type=int, default=32, help="--runtime-cpu: concurrent clients")
     opts = parser.parse_args(argv)
     import tempfile
 
@@ -254,10 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     from core.device import describe_device
 
     device = describe_device().label
-    print(f"device: {device}   workload: POST /api/classify, one short text (en/zh)   logs: {tmp}", flush=True)
     if opts.runtime_cpu:
-        runtime_cpu(tmp, 32, opts.seconds)
+        if opts.workload == "qa":
+            use_qa_workload()
+        print(f"device: {device}   workload: POST {ROUTE} (en/zh in turn)   logs: {tmp}", flush=True)
+        runtime_cpu(tmp, opts.clients, opts.seconds)
         return 0
+    print(f"device: {device}   workload: POST /api/classify, one short text (en/zh)   logs: {tmp}", flush=True)
     results: dict[str, Any] = {}
 
     bare = bare_core_p50()
