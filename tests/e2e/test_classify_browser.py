@@ -10,6 +10,8 @@ from core.availability import default_model
 from tests.e2e.conftest import assert_no_exception, wait_script_done
 
 ZH_DEFAULT = default_model("sentiment", "zh", online=False)
+# the results table (the "How this model was trained" expander at the end of the page has a table too)
+RESULTS_TABLE = '[data-testid="stMain"] [data-testid="stDataFrame"]:not([data-testid="stExpander"] *)'
 
 CSV_ROWS = [
     ("1", "质量很好，物流也快，非常满意！"),
@@ -88,9 +90,9 @@ def test_csv_upload_gbk(app_server, browser_page, tmp_path):
     page.get_by_text("5 条文本，用时").wait_for(timeout=120_000)
     wait_script_done(page)
     assert_no_exception(page)
-    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    assert page.locator(RESULTS_TABLE).count() == 1
     page.get_by_role("button", name="下载结果（CSV）").wait_for(timeout=30_000)  # drawn after the table
-    page.locator('[data-testid="stDataFrame"]').scroll_into_view_if_needed()
+    page.locator(RESULTS_TABLE).scroll_into_view_if_needed()
     page.shot("classify_csv_zh")
 
 
@@ -106,6 +108,6 @@ def test_pasted_lines_english(app_server, browser_page):
     page.get_by_text("4 texts in").wait_for(timeout=120_000)
     wait_script_done(page)
     assert_no_exception(page)
-    assert page.locator('[data-testid="stDataFrame"]').count() == 1
-    page.locator('[data-testid="stDataFrame"]').scroll_into_view_if_needed()
+    assert page.locator(RESULTS_TABLE).count() == 1
+    page.locator(RESULTS_TABLE).scroll_into_view_if_needed()
     page.shot("classify_batch_en")

@@ -16,7 +16,7 @@ ZERO = [(0.5 + 0.24 * math.cos(a / 20 * 2 * math.pi), 0.5 + 0.34 * math.sin(a / 
 
 def _drawing_surface(page):
     """The canvas' drawing surface: the largest <canvas> (inside the component's shadow root)."""
-    page.locator("canvas").first.wait_for(state="visible", timeout=30_000)
+    page.locator("canvas:visible").first.wait_for(state="visible", timeout=30_000)  # the expanders hold hidden ones
     best, area = None, 0.0
     for i in range(page.locator("canvas").count()):
         c = page.locator("canvas").nth(i)

@@ -40,8 +40,8 @@ def test_chinese_answer_highlighted(app_server, browser_page):
     main = page.locator('[data-testid="stMain"]')
     best = page.locator("mark#qa-best")
     best.wait_for(timeout=60_000)
-    assert "计算机科学" in best.inner_text()
-    assert "作答模型" in main.inner_text()
+    assert best.inner_text().startswith("1956")  # the first Chinese example: when "AI" was named
+    assert "作答模型" in main.inner_text() and "可能不包含答案" not in main.inner_text()
     page.shot("qa_zh")
 
 
