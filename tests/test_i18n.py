@@ -13,8 +13,12 @@ def test_every_string_has_both_languages():
 
 
 def test_chinese_strings_are_chinese():
-    """A zh entry that is a copy of the English one is a missing translation."""
+    """A zh entry that is a copy of the English one is a missing translation (except names that
+    Chinese writes the same: an optimiser, an architecture)."""
+    same = {"train.optimiser.adam", "train.short.textcnn"}
     for key, texts in i18n.TABLE.items():
+        if key in same:
+            continue
         words = re.sub(r"{[^}]*}", "", texts["en"])  # placeholders are not words
         if re.search(r"[A-Za-z]{4,}", words) and not key.startswith("lang."):
             assert texts["zh"] != texts["en"], f"{key} is not translated"
