@@ -163,6 +163,31 @@ def test_ship_exports_only_a_better_model(tiny_data: Path, tmp_path: Path) -> No
     assert {k: v["n"] for k, v in rep.items()} == {"xquad_heldout_en": 1, "xquad_heldout_zh": 1, "squad_dev": 3}
 
 
+def test_recover_continues_a_lost_run_from_its_shipped_weights(tiny_data: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from training import qa
+
+    run, out, other = tmp_path / "run", tmp_path / "out", tmp_path / "other"
+    _run(tiny_data, run, "--max-steps", "2")
+    qa.main(["--data", str(tiny_data), "--run", str(run), "--out", str(out), "--ship", "--threads", "1"])
+    (run / "checkpoint.pt").unlink()  # a new machine: the run's folder is gone, the export is not
+    with pytest.raises(SystemExit, match="was not shipped by"):
+        _run(tiny_data, other, "--out", str(out), "--recover", "--max-steps", "3")
+    layers = load_file(out / "layers.safetensors")
+    bias = next(k for k in layers if k.endswith("qa_outputs.bias"))
+    layers[bias] = torch.full_like(layers[bias], 5.0)  # mark the shipped weights
+    save_file(layers, out / "layers.safetensors")
+    _run(tiny_data, run, "--out", str(out), "--recover", "--max-steps", "3")
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 3 and state["recovered_at"] == 2 and len(state["losses"]) == 3
+    head = next(v for k, v in state["model"].items() if k.endswith("qa_outputs.bias"))
+    assert torch.allclose(head.float(), torch.full_like(head.float(), 5.0), atol=0.01)  # went on from the export
+    assert state["plan"]["init_from"] == "base" and state["plan"]["batch"] == 2  # the run's own plan
+    _run(tiny_data, run, "--out", str(out), "--resume", "--max-steps", "4")  # then a normal resume
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == 4
+
+
 def test_better_needs_a_higher_mean_and_no_chinese_drop() -> None:
     from training.qa_eval import better
 

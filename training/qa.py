@@ -16,6 +16,12 @@ every ``--ckpt-minutes`` and when the run stops (``--max-minutes``, Ctrl-C or SI
 differs from the run's is refused, and so is a run whose windows changed. Progress with an
 ETA goes to stdout (run it with ``nohup ... > runs/NAME.log &``).
 
+``--recover`` continues a run whose checkpoint was lost (a new machine) from the weights it
+shipped to ``--out``: their ``metrics.json`` names the run, its arguments and the step they were
+taken at, so the run goes on at that step with the same data order and learning-rate schedule;
+only the optimiser's moments restart (re-warmed over ``RECOVER_WARM`` steps) and the loss
+before that step comes from the shipped ``training_log.json``.
+
 ``--ship`` scores the run's weights and their moving average on the validation sample
 (:mod:`training.qa_eval`) against the shipped model and exports the best of them to
 ``--out`` only if it beats the shipped one; ``--report`` scores the shipped model on the
@@ -23,6 +29,7 @@ held-out XQuAD test and all of SQuAD 1.1 dev (once per shipped model, never for 
 
     python -m training.qa --run runs/qa-squad --max-minutes 100      # start (from models/qa-e5)
     python -m training.qa --run runs/qa-squad --resume --max-minutes 150  # next session
+    python -m training.qa --run runs/qa-squad --recover --max-minutes 100  # checkpoint lost
     python -m training.qa --run runs/qa-squad --ship                 # validation; export if better
     python -m training.qa --report                                   # held-out + SQuAD dev figures
 """
@@ -38,6 +45,7 @@ import random
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +75,7 @@ PLAN_ARGS = (
     "data_hash",
 )
 CKPT_VERSION = 2
+RECOVER_WARM = 20  # steps over which a recovered run's fresh optimiser ramps back to the schedule
 
 
 def parser() -> argparse.ArgumentParser:
@@ -75,6 +84,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "qa-e5")
     p.add_argument("--run", type=Path, default=REPO_ROOT / "runs" / "qa-squad")
     p.add_argument("--resume", action="store_true", help="continue the run in --run (its arguments are kept)")
+    p.add_argument(
+        "--recover",
+        action="store_true",
+        help="the run's checkpoint is lost but --out holds its shipped weights: continue from them at their step",
+    )
     p.add_argument("--max-length", type=int, default=qa_eval.INFER_WINDOW["max_length"])
     p.add_argument("--stride", type=int, default=qa_eval.INFER_WINDOW["stride"])
     p.add_argument("--neg-keep", type=float, default=0.2)
@@ -155,6 +169,31 @@ def training_examples(args: argparse.Namespace) -> tuple[list[qa_data.Example], 
     return train, sp["validation"]
 
 
+def recovered_state(args: argparse.Namespace, given: set[str]) -> dict[str, Any]:
+    """What a lost run's shipped export says about it: its plan, step, minutes and loss log
+    (each logged value stands for the 20 steps before it)."""
+    metrics_path = args.out / "metrics.json"
+    if not metrics_path.exists():
+        raise SystemExit(f"nothing to recover: {metrics_path} is missing")
+    trained = json.loads(metrics_path.read_text()).get("trained_from") or {}
+    if Path(trained.get("run", "")).name != args.run.name or "plan" not in trained:
+        raise SystemExit(f"{args.out} was not shipped by {args.run} ({trained.get('run')}): start a new --run")
+    check_resume(trained["plan"], args, given)
+    log_path = args.out / "training_log.json"
+    entries = json.loads(log_path.read_text())["entries"] if log_path.exists() else []
+    losses: list[float] = []
+    for e in entries:
+        losses += [float(e["loss"])] * (int(e["step"]) - len(losses))
+    step = int(trained["step"])
+    losses = (losses + [losses[-1] if losses else float("nan")] * step)[:step]
+    return {
+        "plan": trained["plan"],
+        "step": step,
+        "wall": float(trained.get("train_minutes", 0.0)) * 60,
+        "losses": losses,
+    }
+
+
 def load_features(args: argparse.Namespace, tok: Any, train: list[qa_data.Example]) -> Features:
     """The run's windows: built once and kept in ``features.npz`` (keyed by the plan)."""
     key = hashlib.sha256(json.dumps(plan_of(args), sort_keys=True).encode()).hexdigest()[:16]
@@ -172,12 +211,16 @@ def load_features(args: argparse.Namespace, tok: Any, train: list[qa_data.Exampl
     return feats
 
 
-def build(args: argparse.Namespace) -> Any:
+def build(args: argparse.Namespace, weights_dir: Path | None = None) -> Any:
+    """The model to train: the plan's ``--init-from`` weights, or those in ``weights_dir``."""
     from transformers import BertForQuestionAnswering
 
     from core import e5
 
-    weights = None if args.init_from == "base" else REPO_ROOT / args.init_from / "layers.safetensors"
+    if weights_dir is not None:
+        weights = weights_dir / "layers.safetensors"
+    else:
+        weights = None if args.init_from == "base" else REPO_ROOT / args.init_from / "layers.safetensors"
     model = e5.build_model(BertForQuestionAnswering, weights=weights, config_overrides={"num_labels": 2})
     for layer in model.bert.encoder.layer[: args.freeze_layers]:
         layer.requires_grad_(False)
@@ -213,6 +256,11 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
         check_resume(state["plan"], args, given)
         for k in PLAN_ARGS:  # the run's own arguments, whatever the defaults are now
             setattr(args, k, state["plan"][k])
+    recovered = None
+    if state is None and args.recover:
+        recovered = recovered_state(args, given)
+        for k in PLAN_ARGS:
+            setattr(args, k, recovered["plan"][k])
     args.run.mkdir(parents=True, exist_ok=True)
     tok = e5.tokenizer()
     train_exs, _ = training_examples(args)
@@ -222,7 +270,7 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
         raise SystemExit(f"the windows of {args.run} changed since it started: start a new --run")
 
     torch.manual_seed(args.seed)
-    model = build(args)
+    model = build(args, args.out if recovered else None)
     model.train()
     params = [p_ for p_ in model.parameters() if p_.requires_grad]
     names = [n for n, p_ in model.named_parameters() if p_.requires_grad]
@@ -230,9 +278,13 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
     per_epoch = math.ceil(feats.count / args.batch)
     total = int(per_epoch * args.epochs)
     warm = max(1, int(args.warmup * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
+    rewarm_at = (state or {}).get("recovered_at", recovered["step"] if recovered else -1)
+
+    def lr_factor(s: int) -> float:
+        f = min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+        return f * min(1.0, (s - rewarm_at + 1) / RECOVER_WARM) if rewarm_at >= 0 else f
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     ema = [p_.detach().clone() for p_ in params]
     step, wall_before, losses = 0, 0.0, []
     if state is not None:
@@ -243,6 +295,17 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
         step, wall_before, losses = state["step"], state["wall"], state["losses"]
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed {args.run} at step {step}/{total} ({wall_before / 60:.0f} min trained)", flush=True)
+    elif recovered is not None:  # build() loaded the weights the run shipped to --out
+        step, wall_before, losses = recovered["step"], recovered["wall"], recovered["losses"]
+        sched.last_epoch = step - 1
+        with warnings.catch_warnings():  # no optimiser step yet: that is the point
+            warnings.simplefilter("ignore", UserWarning)
+            sched.step()  # the schedule's learning rate at this step
+        print(
+            f"recovered {args.run} at step {step}/{total} from {args.out} ({wall_before / 60:.0f} min trained; "
+            f"fresh optimiser moments, re-warmed over {RECOVER_WARM} steps)",
+            flush=True,
+        )
     plan: list[list[int]] = []
     for ep in range(math.ceil(args.epochs)):
         plan += batches(feats, args.batch, random.Random(args.seed * 1000 + ep))
@@ -276,6 +339,7 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
                 "plan": plan_of(args),
                 "features": fingerprint,
                 "windows": feats.count,
+                "recovered_at": rewarm_at,
             },
             ckpt,
         )
@@ -300,7 +364,7 @@ def train(args: argparse.Namespace, given: set[str]) -> None:
             sps = (now - recent[0]) / max(1, step - recent[1])  # seconds per step lately
             recent = (now, step)
             print(
-                f"step {step}/{total} loss {np.mean(losses[-100:]):.3f} lr {sched.get_last_lr()[0]:.2e} "
+                f"step {step}/{total} loss {np.nanmean(losses[-100:]):.3f} lr {sched.get_last_lr()[0]:.2e} "
                 f"{args.batch / sps:.2f} windows/s ETA {(total - step) * sps / 60:.0f} min "
                 f"({(wall_before + now - t_start) / 60:.0f} min trained)",
                 flush=True,
@@ -331,10 +395,12 @@ def _follow_threads(run: Path) -> None:
 
 def loss_log(losses: list[float], every: int = 20, window: int = 100) -> list[dict]:
     """The training loss as the run prints it: every ``every`` steps, the mean of the last ``window``."""
-    return [
-        {"step": s, "loss": round(float(np.mean(losses[max(0, s - window) : s])), 4)}
-        for s in range(every, len(losses) + 1, every)
-    ]
+    out = []
+    for s in range(every, len(losses) + 1, every):
+        part = np.asarray(losses[max(0, s - window) : s], dtype=float)
+        if np.isfinite(part).any():  # a recovered run may not know its earliest losses
+            out.append({"step": s, "loss": round(float(np.nanmean(part)), 4)})
+    return out
 
 
 def write_loss_log(out: Path, losses: list[float], step: int, total: int) -> None:
@@ -402,7 +468,7 @@ def ship(args: argparse.Namespace) -> None:
             "windows_seen": state["step"] * args.batch,
             "run_windows": state["windows"],
             "train_minutes": round(state["wall"] / 60, 1),
-            "final_loss": float(np.mean(state["losses"][-200:])),
+            "final_loss": float(np.nanmean(state["losses"][-200:])),
             "plan": state["plan"],
         },
         "trained": names,
