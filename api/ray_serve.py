@@ -34,6 +34,7 @@ from ray import serve
 
 from api.batching import MAX_BATCH, Failed, batchable, classify_many, digits_many, item
 from core import tasks
+from core.train.ray_jobs import TASK_CPUS
 
 APP_NAME = "demo"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -305,7 +306,9 @@ def start(
         )
     total = int(ray.cluster_resources().get("CPU", 2))
     n_threads = threads or max(1, total // max(1, replicas))
-    share = min(0.5, max(0.05, (total * 0.9) / (len(tasks.FAMILIES) * max(replicas, max_replicas, 1))))
+    # the replicas' logical CPUs, leaving one training job's task room to be scheduled
+    free = total * 0.9 - TASK_CPUS
+    share = min(0.5, max(0.05, free / (len(tasks.FAMILIES) * max(replicas, max_replicas, 1))))
     serve.start(http_options={"host": host, "port": port})
     serve.run(
         build(replicas, batching=batching, cpus_per_replica=share, threads=n_threads, max_replicas=max_replicas),

@@ -66,6 +66,8 @@ def status_out(st: JobStatus, images: bool = False) -> s.TrainStatusOut:
         eta_s=st.eta_s,
         elapsed_s=st.elapsed_s,
         phase=st.extra.get("phase"),
+        runs_on=st.extra.get("runs_on"),
+        worker=st.extra.get("worker"),
         history=[s.TrainPointOut(**asdict(p)) for p in st.history],
         mistakes=[
             s.TrainMistakeOut(true=m.true, predicted=m.predicted, p=m.p, text=m.text, image=image(m.image))

@@ -423,6 +423,10 @@ class TrainStatusOut(BaseModel):
     eta_s: float | None
     elapsed_s: float = Field(description="seconds of training so far")
     phase: str | None = Field(None, description="queued, starting, preparing, training, finished")
+    runs_on: Literal["process", "ray"] | None = Field(
+        None, description="where the job trains: a child process of this server, or a Ray task (make serve-cluster)"
+    )
+    worker: str | None = Field(None, description="the training process, pid@host, once it started")
     history: list[TrainPointOut] = Field(description="the curves: points a few times per epoch")
     mistakes: list[TrainMistakeOut] = Field(description="up to 16 current validation mistakes")
     labels: list[str]

@@ -108,6 +108,49 @@ def test_concurrent_requests_are_batched(ray_api: str) -> None:
     assert after["mean_batch"] > 1
 
 
+def _delete(url: str) -> tuple[int, dict[str, Any]]:
+    req = urllib.request.Request(url, method="DELETE")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _poll(url: str, until: Any, timeout_s: float = 150) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = _get(url)
+        if until(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+
+
+def test_training_jobs_run_as_ray_tasks(ray_api: str) -> None:
+    """/api/train on the Ray deployment: the job is a Ray task (its own worker process, not a
+    replica's), trains and is scored; a second job is stopped mid-training by DELETE."""
+    spec = {"task": "digits", "preset": "mlp", "epochs": 2, "n_train": 2000}
+    status, job = _post(ray_api + "/api/train", spec)
+    assert status == 202, job
+    url = f"{ray_api}/api/train/{job['id']}"
+    done = _poll(url, lambda b: b["state"] not in ("queued", "running"))
+    assert done["state"] == "done", done
+    assert done["runs_on"] == "ray" and done["worker"], done
+    replica_pids = {str(f["pid"]) for f in _get(ray_api + "/api/stats")["families"].values() if "pid" in f}
+    assert done["worker"].split("@")[0] not in replica_pids | {str(os.getpid())}
+    assert done["test_accuracy"] > 0.75 and len(done["history"]) >= 2 and done["confusion"]
+
+    status, job = _post(ray_api + "/api/train", {**spec, "epochs": 30, "n_train": 9000})
+    assert status == 202, job
+    url = f"{ray_api}/api/train/{job['id']}"
+    running = _poll(url, lambda b: b["phase"] == "training" or b["state"] not in ("queued", "running"))
+    assert running["state"] == "running" and running["runs_on"] == "ray", running
+    status, stopped = _delete(url)
+    assert status == 200 and stopped["state"] == "stopped"
+    final = _poll(url, lambda b: b["phase"] == "finished", timeout_s=30)
+    assert final["state"] == "stopped" and final["phase"] == "finished"  # the task ended and sent its model
+
+
 def test_a_killed_replica_loses_no_request_and_comes_back(ray_api: str) -> None:
     pid = _classify_stats(ray_api)["pid"]
     with cf.ThreadPoolExecutor(12) as pool:

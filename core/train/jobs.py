@@ -10,6 +10,9 @@ Design (issue 24, "compute on a shared server"):
   sends its progress, curve points, mistakes and at the end the model's weights (numpy) over
   a queue; the server rebuilds the model for predictions. Killing the child frees all of its
   memory at once, so an abandoned job costs nothing afterwards;
+- **a Ray task per job instead** where the runner is inside a running Ray (the Ray Serve
+  deployment, ``make serve-cluster``): :mod:`core.train.ray_jobs`, the same child code, so a
+  cluster spreads the jobs; ``TRAIN_MAX_JOBS`` then defaults to one per 2 CPUs of the cluster;
 - **one background thread** (the "pump", started on first use) drains the children's
   queues, starts queued jobs while fewer than ``TRAIN_MAX_JOBS`` (default 1) run, enforces
   the limits and forgets old records; the page and the API only read snapshots;
@@ -39,6 +42,7 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -81,7 +85,12 @@ def _env_num(name: str, default: float, lo: float) -> float:
 
 
 def max_jobs() -> int:
-    return int(_env_num("TRAIN_MAX_JOBS", 1, 1))
+    """Jobs that run at once: ``TRAIN_MAX_JOBS``; by default 1 (child processes on this
+    server), or one per 2 CPUs of the cluster where jobs are Ray tasks."""
+    from core.train import ray_jobs
+
+    default = max(1, ray_jobs.cluster_cpus() // 2) if ray_jobs.enabled() else 1
+    return int(_env_num("TRAIN_MAX_JOBS", default, 1))
 
 
 def max_queue() -> int:
@@ -189,7 +198,7 @@ class _QueueReporter:
             return "stopped"
         if now - self.t0 > self.cap_s:
             return "timeout"
-        if now > self.next_check:
+        if self.parent_pid > 0 and now > self.next_check:  # 0: a Ray task (see core.train.ray_jobs)
             self.next_check = now + 2.0
             if not _alive(self.parent_pid):
                 os._exit(0)  # the server is gone: nobody to report to
@@ -221,7 +230,8 @@ def child_main(
     torch.set_num_threads(1)
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
-    q.put(("phase", "preparing", {"threads": torch.get_num_threads(), "startup_s": time.time() - t_submit}))
+    where = {"worker": f"{os.getpid()}@{socket.gethostname()}"}
+    q.put(("phase", "preparing", {"threads": torch.get_num_threads(), "startup_s": time.time() - t_submit, **where}))
     rep = _QueueReporter(q, stop, cap_s, parent_pid)
     from core.train.loop import Diverged
 
@@ -244,8 +254,9 @@ def child_main(
         q.put(("failed", "out-of-memory", "the job ran out of memory"))
     except Exception as exc:  # a bug: said, not raised into nothing
         q.put(("failed", "error", f"{type(exc).__name__}: {exc}"[:500]))
-    q.close()
-    q.join_thread()
+    if hasattr(q, "join_thread"):  # a multiprocessing queue: flush it before the process ends
+        q.close()
+        q.join_thread()
 
 
 # --- the server side -----------------------------------------------------------------------
@@ -418,19 +429,9 @@ class Runner:
                 job.launching = True
                 corpus = self._corpus.get(job.spec.lang) if job.spec.task == "sentiment" else None
                 args = (job.spec, max_seconds(), os.getpid(), str(data_dir()), corpus, time.time())
-            ctx = self._context()
-            q, stop = ctx.Queue(), ctx.Event()
-            spec, cap, pid, folder, corpus, t_submit = args
-            proc = ctx.Process(
-                target=child_main,
-                args=(spec, q, stop, cap, pid, folder, corpus, t_submit),
-                daemon=True,
-                name=f"train-{job.id}",
-            )
             try:
-                with _main_not_imported():
-                    proc.start()
-            except Exception as exc:  # cannot start a process here: say so
+                q, stop, proc, runs_on = self._start_child(job, args)
+            except Exception as exc:  # cannot start a process (or a Ray task) here: say so
                 with self._lock:
                     job.launching = False
                     job.extra["detail"] = f"{type(exc).__name__}: {exc}"[:300]
@@ -439,10 +440,36 @@ class Runner:
             with self._lock:
                 job.launching = False
                 job.proc, job.q, job.stop = proc, q, stop
+                job.extra["runs_on"] = runs_on
                 if job.state not in LIVE:  # stopped while it was starting
                     stop.set()
                     job.stop_at = time.monotonic()
                 job.started = time.monotonic()
+
+    def _start_child(self, job: _Job, args: tuple[Any, ...]) -> tuple[Any, Any, Any, str]:
+        """(queue, stop event, process, ``"process"`` or ``"ray"``) of a started job: a Ray task
+        inside a running Ray (:mod:`core.train.ray_jobs`), else a child process."""
+        from core.train import ray_jobs
+
+        if ray_jobs.enabled():
+            q, stop, task = ray_jobs.launch(args)
+            return q, stop, task, "ray"
+        if ray_jobs.wanted_but_missing():
+            import logging
+
+            logging.getLogger(__name__).warning("TRAIN_BACKEND=ray but Ray is not running here: jobs run as processes")
+        ctx = self._context()
+        q, stop = ctx.Queue(), ctx.Event()
+        spec, cap, pid, folder, corpus, t_submit = args
+        proc = ctx.Process(
+            target=child_main,
+            args=(spec, q, stop, cap, pid, folder, corpus, t_submit),
+            daemon=True,
+            name=f"train-{job.id}",
+        )
+        with _main_not_imported():
+            proc.start()
+        return q, stop, proc, "process"
 
     def _end(self, job: _Job, state: State, error: str | None) -> None:
         """Leave the live states (the child, if any, is asked to stop and score what it has)."""
@@ -676,6 +703,12 @@ def _drain(q: Any, limit: int = 500) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     if q is None:
         return out
+    if hasattr(q, "get_nowait_batch"):  # a Ray queue: one call for what is there
+        try:
+            n = min(int(q.qsize()), limit)
+            return list(q.get_nowait_batch(n)) if n else out
+        except Exception:  # its actor is gone (the task's end was seen already)
+            return out
     for _ in range(limit):
         try:
             out.append(q.get_nowait())
