@@ -3,7 +3,8 @@ bundled digits, a jieba TextCNN or a bag-of-words MLP on the review corpora.
 
 Inputs bound to the URL: ``?task=``, ``?preset=`` (digits) / ``?text_preset=`` and
 ``?text_lang=`` (sentiment), ``?width=``, ``?depth=``, ``?epochs=``, ``?batch=``, ``?lr=``,
-``?optimiser=``, ``?n_train=`` (digits) / ``?n_texts=`` (sentiment). Segmented controls keep
+``?optimiser=``, ``?n_train=`` (digits) / ``?n_texts=`` (sentiment), and ``?job=`` (the
+visitor's job: see :mod:`ui.train_own`). Segmented controls keep
 their shown label in the URL (Streamlit's behaviour). Train submits a job to
 :mod:`core.train` for this session; a fragment polls its status every second while it is
 queued or running (the poll is the job's heartbeat) and draws it with :mod:`ui.train_view`.
@@ -20,7 +21,7 @@ from core.train import PRESET_DEFAULTS, PRESETS, JobStatus, TrainError, TrainSpe
 from ui.i18n import t
 from ui.layout import page_header, page_link_to
 from ui.routing import use_navigation_routing
-from ui.train_own import JOB, job_id, owner
+from ui.train_own import job_id, owner, remember
 from ui.train_view import (
     BATCHES,
     LIVE,
@@ -78,7 +79,7 @@ def _start() -> None:
 
     st.session_state.pop(ERROR, None)
     try:
-        st.session_state[JOB] = submit(_spec(), owner())
+        remember(submit(_spec(), owner()))
     except TrainError as e:
         st.session_state[ERROR] = (e.code, e.detail)
     except Exception as e:  # the runner missing or broken: a message, never a traceback
@@ -194,6 +195,8 @@ page_header("🏋️ " + t("train.title"), t("train.subtitle"))
 left, right = st.columns([1.2, 2.2], gap="large")
 first = _poll()
 live = isinstance(first, JobStatus) and first.state in LIVE
+if job_id() and st.query_params.get("job") != job_id():
+    remember(str(job_id()))  # in the URL too: a reconnect after a server restart still knows it
 
 with left:
     task = _controls()

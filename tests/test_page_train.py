@@ -255,7 +255,8 @@ def test_train_submits_this_sessions_spec_and_shows_progress(monkeypatch):
     at = _train("en", epochs="7", lr="0.003")
     ((spec, owner),) = fake.specs
     assert spec.task == "digits" and spec.preset == "mlp" and spec.epochs == 7 and spec.lr == 0.003
-    assert owner.startswith("st-") and at.session_state["_train_job"] == "job-1"
+    assert owner.startswith(("browser-", "st-")) and at.session_state["_train_job"] == "job-1"
+    assert at.query_params["job"] == "job-1"  # in the URL: a reconnect after a restart knows it
     text = _text(at)
     assert "Learning curves" in text and "What it still gets wrong" in text and "7 → 1 (83%)" in text
     assert "train_curves" in [c.key for c in at.get("plotly_chart")]
@@ -305,6 +306,21 @@ def test_a_job_lost_in_a_restart_is_said(monkeypatch):
     at.run()
     assert "server restarted" in _text(at) and not at.exception
     assert not at.button(key="train_start").disabled
+
+
+def test_the_visitors_job_from_another_tab_is_shown_and_another_visitors_url_job_is_not(monkeypatch):
+    FakeRunner([_status("running")]).install(monkeypatch)
+    monkeypatch.setattr(ct, "job_of", lambda owner: "job-1")  # a job this browser started in another tab
+    at = open_page("pages/train.py", "en")
+    assert at.session_state["_train_job"] == "job-1" and at.query_params["job"] == "job-1"
+    assert at.button(key="train_start").disabled and not at.button(key="train_stop").disabled
+    monkeypatch.setattr(ct, "job_of", lambda owner: None)
+    monkeypatch.setattr(ct, "owner_of", lambda job: "browser-someone-else")  # a shared link's ?job=
+    at = open_page("pages/train.py", "en", job="job-1")
+    assert "_train_job" not in at.session_state and "press **Train**" in _text(at)
+    monkeypatch.setattr(ct, "owner_of", lambda job: None)  # unknown here: lost in a restart
+    at = open_page("pages/train.py", "en", job="job-0")
+    assert "server restarted" in _text(at) and not at.exception
 
 
 class FakeDigitsModel:

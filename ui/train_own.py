@@ -1,5 +1,9 @@
-"""This visitor's trained model on the other pages: the job id lives in this session only
-(``st.session_state``), so the model is never shown to anyone else and never saved.
+"""This visitor's trained model on the other pages. The visitor is the browser (a hash of the
+Streamlit XSRF cookie, which every tab of one browser shares; a per-session id where there is
+none), so a second tab finds the job the first one started, and another browser never sees
+it. The job id is kept in the session and in the URL (``?job=``): after a server restart the
+reconnected page still knows which job it had and says it was lost. A ``?job=`` of another
+visitor is ignored. Nothing is saved.
 
 - :func:`job_id` / :func:`owner`: the session's job and the owner id the runner knows it by;
 - :func:`own_status` / :func:`own_model`: the finished job of a task and its model (the
@@ -10,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -23,18 +28,68 @@ from ui.train_view import WITH_MODEL, label_text, own_model_name
 
 JOB = "_train_job"
 OWNER = "_train_owner"
+URL_KEY = "job"
+BROWSER_COOKIE = "_streamlit_xsrf"  # set by Streamlit's server (XSRF protection), one per browser
+
+
+def _browser_cookie() -> str:
+    """The browser's XSRF token: Tornado's cookie ``2|mask|masked token|timestamp`` is masked
+    anew on every page load, so the token is unmasked (XOR with the repeating 4-byte mask);
+    every tab of the browser has the same one."""
+    try:
+        value = str(st.context.cookies.get(BROWSER_COOKIE) or "")
+    except Exception:  # no browser (AppTest, a bare script run)
+        return ""
+    parts = value.split("|")
+    if len(parts) == 4 and parts[0] == "2":
+        try:
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            if mask:
+                return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
+        except ValueError:
+            pass
+    return value
 
 
 def owner() -> str:
-    """The visitor (this Streamlit session) as the runner's owner id."""
+    """The visitor (this browser, else this session) as the runner's owner id."""
     if OWNER not in st.session_state:
-        st.session_state[OWNER] = "st-" + uuid.uuid4().hex
+        cookie = _browser_cookie()
+        st.session_state[OWNER] = (
+            "browser-" + hashlib.sha256(cookie.encode("utf-8", "replace")).hexdigest()[:24]
+            if cookie
+            else "st-" + uuid.uuid4().hex
+        )
     return str(st.session_state[OWNER])
 
 
+def remember(job: str, url: bool = True) -> None:
+    """This session's job, in the session (and the URL: the Train page's)."""
+    st.session_state[JOB] = job
+    if url:
+        st.query_params[URL_KEY] = job
+
+
 def job_id() -> str | None:
+    """This session's job: the one it started, else the visitor's job from another tab, else
+    the URL's (after a server restart the runner no longer knows it: the page says so)."""
     value = st.session_state.get(JOB)
-    return str(value) if value else None
+    if value:
+        return str(value)
+    try:
+        from core.train import job_of, owner_of
+
+        mine = job_of(owner())
+        if mine:
+            remember(mine, url=False)
+            return mine
+        in_url = str(st.query_params.get(URL_KEY) or "")[:64]
+        if in_url and owner_of(in_url) is None:  # unknown here: lost in a restart (or expired)
+            st.session_state[JOB] = in_url
+            return in_url
+    except Exception:  # the runner missing or broken: no job
+        return None
+    return None
 
 
 def own_status(task: str) -> JobStatus | None:

@@ -168,6 +168,21 @@ def trained_model(job_id: str) -> Any:
     return RUNNER.trained_model(job_id)
 
 
+def job_of(owner: str) -> str | None:
+    """The owner's current job: the live one (queued or running), else the one whose model
+    is kept for them; ``None`` if neither (another tab of the same visitor finds it here)."""
+    from core.train.jobs import RUNNER
+
+    return RUNNER.job_of(owner)
+
+
+def owner_of(job_id: str) -> str | None:
+    """Whose job ``job_id`` is; ``None`` if the runner does not know it (never, or lost)."""
+    from core.train.jobs import RUNNER
+
+    return RUNNER.owner_of(job_id)
+
+
 __all__ = [
     "PRESETS",
     "PRESET_DEFAULTS",
@@ -180,6 +195,8 @@ __all__ = [
     "TrainSpec",
     "cancel",
     "clamp",
+    "job_of",
+    "owner_of",
     "status",
     "submit",
     "trained_model",

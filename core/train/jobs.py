@@ -377,6 +377,15 @@ class Runner:
             job = self._jobs.get(str(job_id))
             return None if job is None else job.owner
 
+    def job_of(self, owner: str) -> str | None:
+        """The owner's live job, else the job whose model is kept for them."""
+        with self._lock:
+            live = [j.id for j in self._jobs.values() if j.owner == str(owner) and j.state in LIVE]
+            if live:
+                return live[-1]
+            kept = self._models.get(str(owner))
+            return kept[0] if kept is not None and kept[0] in self._jobs else None
+
     def model_for_owner(self, owner: str) -> tuple[str, Any, float] | None:
         """(job id, model, finished at) of the owner's last finished model, if kept."""
         with self._lock:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import assert_no_exception, wait_script_done
+from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_script_done
 from tests.e2e.test_digits_browser import BIG_DIGIT, SEVEN
 
 pytestmark = [
@@ -96,3 +96,71 @@ def test_train_watch_the_curve_grow_then_draw_on_the_model(app_server, browser_p
     assert shipped == "7" and mine.isdigit()
     page.wait_for_timeout(800)
     page.shot(f"train-side-by-side-{lang}")
+
+
+LOST = "the server restarted"
+STOP = "Stop"
+
+
+def _open(context, url: str):
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    wait_script_done(page)
+    return page
+
+
+def _button(page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def _wait_for(check, timeout_s: float, what: str) -> None:
+    deadline = time.time() + timeout_s
+    while not check():
+        assert time.time() < deadline, what
+        time.sleep(0.5)
+
+
+def test_two_tabs_a_closed_tab_and_a_server_restart(_browser, tmp_path):
+    """One visitor (one browser) in two tabs sees one job; closing every tab stops it (the
+    visitor can train again); after a server restart the reconnected page says the job was lost."""
+    from harness.server import free_port, serving, streamlit_command
+
+    port = free_port()
+    env = {"TRAIN_IDLE_SECONDS": "6"}
+    context = _browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    long_job = "/train?lang=en&epochs=30&n_train=9000&preset=CNN+%28article+000%29"
+    try:
+        with serving(streamlit_command(port), tmp_path / "first.log", env, port=port) as (url, _):
+            tab1 = _open(context, url + long_job)
+            _button(tab1, TRAIN["en"]).click()
+            _wait_for(lambda: _button(tab1, STOP).is_enabled(), 90, "the job never started")
+            job = tab1.evaluate("new URLSearchParams(location.search).get('job')")
+            assert job, tab1.url
+
+            # a second tab of the same browser: the same job, Train disabled, Stop enabled
+            tab2 = _open(context, url + "/train?lang=en")
+            _wait_for(lambda: _button(tab2, STOP).is_enabled(), 30, "the second tab does not see the job")
+            assert _button(tab2, TRAIN["en"]).is_disabled()
+            assert tab2.evaluate("new URLSearchParams(location.search).get('job')") == job
+            assert_no_exception(tab2)
+
+            # every tab closed: nobody polls, the job is stopped; the visitor may train again
+            tab1.close()
+            tab2.close()
+            time.sleep(6 + 4)
+            tab3 = _open(context, url + long_job)
+            assert_no_exception(tab3)
+            assert _button(tab3, TRAIN["en"]).is_enabled() and _button(tab3, STOP).is_disabled()
+            _button(tab3, TRAIN["en"]).click()
+            _wait_for(lambda: _button(tab3, STOP).is_enabled(), 90, "no second job after the first was stopped")
+            assert "already have a training job" not in tab3.inner_text("body")
+
+        # the server restarts under the open tab: the reconnected page says the job was lost
+        with serving(streamlit_command(port), tmp_path / "second.log", env, port=port):
+            _wait_for(lambda: LOST in tab3.inner_text("body"), 90, "the restart was not said")
+            assert_no_exception(tab3)
+            assert _button(tab3, TRAIN["en"]).is_enabled()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            tab3.screenshot(path=str(ARTIFACTS / "train-lost-after-restart-en.png"))
+    finally:
+        context.close()
