@@ -183,6 +183,40 @@ def test_integrated_gradients_is_complete_on_the_bundled_models():
         assert attr.completeness_error is not None and attr.completeness_error < 0.05
 
 
+def _fake_target(runtime: str, n_units: int, tokens: int, layers: int = 12) -> et.TextTarget:
+    """A target whose bundle cannot run (no forward): only the estimates can be asked of it."""
+    config = SimpleNamespace(num_hidden_layers=layers)
+    bundle = SimpleNamespace(meta={"runtime": runtime}, model=SimpleNamespace(config=config))
+    return et.TextTarget(bundle, "x" * n_units, [(i, i + 1) for i in range(n_units)], [0], tokens=tokens)
+
+
+def test_auto_takes_the_most_faithful_method_estimated_within_the_budget():
+    from core.classify.explain import AUTO_SECONDS, RANKING, auto_method
+
+    for lang in ("en", "zh"):
+        for runtime in ("pytorch", "openvino"):
+            for n, tokens in ((5, 8), (20, 24), (77, 84), (120, 128)):
+                target = _fake_target(runtime, n, tokens)
+                chosen = auto_method(lang, target)
+                fits = [m for m in RANKING[lang] if et.estimate_seconds(m, target) <= AUTO_SECONDS]
+                assert chosen == (fits[0] if fits else min(RANKING[lang], key=lambda m: et.estimate_seconds(m, target)))
+    # the served OpenVINO model makes perturbation methods cheaper; gradients stay on PyTorch
+    pt, ov = _fake_target("pytorch", 77, 84), _fake_target("openvino", 77, 84)
+    for method in ("occlusion", "shapley"):
+        assert et.estimate_seconds(method, ov) < et.estimate_seconds(method, pt) / 2
+    assert et.estimate_seconds("integrated-gradients", ov) == et.estimate_seconds("integrated-gradients", pt)
+    # a 60-word Chinese review (77 jieba words, 84 tokens) gets an explanation within 1 s on OpenVINO
+    assert et.estimate_seconds(auto_method("zh", ov), ov) <= AUTO_SECONDS
+
+
+def test_an_explanation_estimated_too_slow_is_refused_before_it_runs():
+    target = _fake_target("pytorch", 120, 128)  # its bundle would fail on the first forward
+    assert et.estimate_seconds("shapley", target) > et.MAX_SECONDS
+    with pytest.raises(ExplainError) as err:
+        et.explain_text(target, "shapley", 0.9, "positive")
+    assert err.value.code == "too-slow"
+
+
 # ---- bad input ----------------------------------------------------------------------------
 
 

@@ -2,11 +2,11 @@
 over words, Chinese over jieba words), and the one-text result the page shows (prediction,
 explanation, which model answered and why).
 
-Explanations always run on the PyTorch model: where the served model is OpenVINO int8
-(``core.openvino``), the prediction comes from it, and the attributions of that label from
-the model's PyTorch copy (:func:`explaining_bundle`): int8's small logit noise moves the
-small log-odds differences attributions measure, while it rarely changes a label; gradients
-(integrated gradients) need PyTorch anyway.
+Explanations are of the served model: where it is OpenVINO int8 (``core.openvino``), the
+prediction, the perturbed texts of occlusion and Shapley and the faithfulness check all run on
+it (3-4x faster than PyTorch here, which is what brings a 60-word Chinese review under 1 s), and
+integrated gradients on the model's PyTorch copy (:func:`explaining_bundle`: gradients need
+PyTorch).
 
 The default method per language (:data:`DEFAULT_METHOD`) is the most faithful one within the
 time budget on ``bench/explain.py``'s held-out reviews (figures in the README and the cards)."""
@@ -24,22 +24,21 @@ from core.explain import text as explain_text
 from core.text import detect_language
 
 MAX_CHARS = 5_000  # a longer text is refused for explaining (the classifier reads far less anyway)
-# The methods by faithfulness (deletion AOPC on 200 held-out reviews per language,
-# bench/explain.py, 2026-12-07; the README's table): English Shapley 54.9, occlusion 48.5,
-# integrated gradients 48.0; Chinese Shapley 45.6, occlusion 44.5, integrated gradients 24.9
-# (random order 7.7 / 6.5). "auto" takes the first whose estimated cost fits AUTO_COST, else the
-# cheapest: faithful first, then fast.
+# The methods by faithfulness (deletion AOPC on 200 held-out reviews per language, perturbations
+# on the served OpenVINO int8 models, bench/explain.py, 2026-12-07; the README's table): English
+# Shapley 54.7, occlusion 48.5, integrated gradients 48.0; Chinese Shapley 45.1, occlusion 43.7,
+# integrated gradients 24.4 (random order 8.0 / 6.5). "auto" takes the first estimated to fit
+# AUTO_SECONDS, else the fastest: faithful first, then fast. Quiet 60-word reviews: English
+# Shapley 0.73 s (the default), Chinese occlusion 0.64 s (Shapley 1.87 s is over the budget; it
+# is taken for Chinese texts up to about 35 words, English up to about 70).
 RANKING = {
     "en": ("shapley", "occlusion", "integrated-gradients"),
     "zh": ("shapley", "occlusion", "integrated-gradients"),
 }
 DEFAULT_METHOD = {lang: ranked[0] for lang, ranked in RANKING.items()}
-# Forwards x tokens x layers (core.explain.text.estimate_cost) for about 1.3 s on this 2-core CPU:
-# quiet, 60-word reviews (bench/explain.py --timing-only) ran at about 50,000 per second
-# (English occlusion 29,394 in 0.74 s, Shapley 116,298 in 2.03 s; Chinese occlusion 78,624 in
-# 1.94 s, Shapley 311,472 in 5.16 s). The page's examples (up to 63,204 for Shapley) fit; a
-# 60-word review gets occlusion.
-AUTO_COST = 75_000
+# "auto" takes the most faithful method estimated (core.explain.text.estimate_seconds) to take
+# at most this long on this 2-core CPU: the issue's budget for a 60-word review.
+AUTO_SECONDS = 1.0
 
 
 def default_method(lang: str) -> str:
@@ -47,13 +46,13 @@ def default_method(lang: str) -> str:
 
 
 def auto_method(lang: str, target: explain_text.TextTarget) -> str:
-    """The most faithful method for ``lang`` whose cost on ``target`` fits :data:`AUTO_COST`,
-    else the cheapest: faithful first, then fast."""
+    """The most faithful method for ``lang`` estimated to fit :data:`AUTO_SECONDS` on
+    ``target``, else the fastest: faithful first, then fast."""
     ranked = RANKING.get(lang, RANKING["en"])
     for method in ranked:
-        if explain_text.estimate_cost(method, target) <= AUTO_COST:
+        if explain_text.estimate_seconds(method, target) <= AUTO_SECONDS:
             return method
-    return min(ranked, key=lambda m: explain_text.estimate_cost(m, target))
+    return min(ranked, key=lambda m: explain_text.estimate_seconds(m, target))
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,10 @@ class Explanation:
 
 
 def explaining_bundle(bundle: loaders.ModelBundle) -> loaders.ModelBundle:
-    """The PyTorch model explanations of ``bundle``'s predictions run on: ``bundle`` itself,
-    unless it is served by OpenVINO; then the model's PyTorch copy (the attention viewer's,
-    ``loaders.load(key, attention=True)``: loaded once, on the first explanation)."""
+    """The PyTorch model integrated gradients of ``bundle``'s predictions run on (and whose
+    tokenizer finds the words): ``bundle`` itself, unless it is served by OpenVINO; then the
+    model's PyTorch copy (the attention viewer's, ``loaders.load(key, attention=True)``: loaded
+    once, on the first explanation)."""
     if bundle.meta.get("runtime") != "openvino":
         return bundle
     return loaders.load(bundle.key, attention=True)
@@ -90,18 +90,16 @@ def explaining_bundle(bundle: loaders.ModelBundle) -> loaders.ModelBundle:
 def _explain(bundle: loaders.ModelBundle, text: str, probs, method: str) -> Explanation:
     """The explanation of ``text`` whose class probabilities (by ``bundle``) are ``probs``,
     by ``method`` (``auto``: :func:`default_method` of the text's language), on
-    :func:`explaining_bundle`; weights for ``bundle``'s label."""
+    ``bundle`` (integrated gradients on :func:`explaining_bundle`); weights for ``bundle``'s label."""
     lang = detect_language(text)
     pred = to_predictions(bundle, [text], probs[None], [lang])[0]
     if len(text) > MAX_CHARS:
         raise ExplainError("too-long", str(MAX_CHARS))
     names = label_names(dict(bundle.meta.get("id2label") or {}))
     cls = [j for j, n in enumerate(names) if n == pred.label]
-    explainer = explaining_bundle(bundle)
-    target = explain_text.target_for(explainer, text, cls)
-    # the label's probability by the explaining model (the served int8 one may differ a little)
-    base = pred.score if explainer is bundle else float(target.probs([text])[0, cls].sum())
+    target = explain_text.target_for(bundle, text, cls, torch_bundle=lambda: explaining_bundle(bundle))
     chosen = auto_method(lang, target) if method == "auto" else method
+    base = float(probs[cls].sum())  # the label's probability by the served model
     return Explanation(pred, explain_text.explain_text(target, chosen, base, pred.label))
 
 

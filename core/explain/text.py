@@ -16,17 +16,22 @@ the probabilities of the classes named like the label (:func:`TextTarget.prob`).
   relative completeness error reported.
 
 Every forward pass runs through :mod:`core.inference` (batched under the model's lock; the
-gradients of integrated gradients under :func:`core.inference.locked` with gradients on).
+gradients of integrated gradients under :func:`core.inference.locked` with gradients on). The
+perturbed texts of occlusion, Shapley and the faithfulness check go to the model that serves
+the prediction (``TextTarget.bundle``: OpenVINO int8 where it is built, 3-4x faster than
+PyTorch on this CPU, and the model whose answer the visitor sees); integrated gradients run on
+its PyTorch copy (``TextTarget.torch_bundle``: gradients need it), loaded only when used.
 Work is bounded: at most :data:`MAX_UNITS` units (the rest weigh 0, note ``capped``), the text
-as far as the model reads it, and an estimate of token-forwards above :data:`MAX_TOKEN_EVALS`
-is refused (``ExplainError("too-slow")``) before anything runs.
+as far as the model reads it, and an explanation estimated to take more than
+:data:`MAX_SECONDS` (:func:`estimate_seconds`) is refused (``ExplainError("too-slow")``)
+before anything runs.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +45,19 @@ EVAL_BUDGET = 320  # forwards a Shapley explanation may use
 MAX_PERMUTATIONS = 12
 IG_STEPS = 32
 IG_BATCH = 16  # interpolation steps per forward of integrated gradients
-MAX_TOKEN_EVALS = 60_000  # forwards x tokens: about 6 s of e5-small on 2 cores; more is refused
+MAX_SECONDS = 6.0  # an explanation estimated (estimate_seconds) to take longer is refused
+# estimate_cost units per second by (runtime, method) on this 2-core CPU, quiet (2026-12-07, the
+# 60-word reviews of bench/explain.py and the page's examples, p50 of 3): PyTorch occlusion
+# 32-34k, Shapley 34-56k, integrated gradients 53-57k; OpenVINO int8 occlusion 87-122k, Shapley
+# 107-179k (Shapley's batches are fuller). Taken near the low end, except Shapley on a short text
+# (underestimated by up to 30 %, well inside the budget there).
+COST_PER_SECOND = {
+    ("pytorch", "occlusion"): 32_000.0,
+    ("pytorch", "shapley"): 50_000.0,
+    ("pytorch", "integrated-gradients"): 50_000.0,
+    ("openvino", "occlusion"): 110_000.0,
+    ("openvino", "shapley"): 150_000.0,
+}
 BATCH = 32
 
 
@@ -51,8 +68,10 @@ def _log_odds(p: np.ndarray) -> np.ndarray:
 
 @dataclass
 class TextTarget:
-    """One text, its units and the label explained, on a PyTorch classifier ``bundle``
-    (``core.loaders.ModelBundle`` of a sequence classifier: ``model``, ``preprocessor``)."""
+    """One text, its units and the label explained, on a classifier ``bundle``
+    (``core.loaders.ModelBundle`` of a sequence classifier: ``model``, ``preprocessor``; any
+    runtime), which scores the perturbed texts. ``torch_bundle``: a function giving the same
+    model in PyTorch, for gradients (``None``: ``bundle`` is PyTorch)."""
 
     bundle: Any
     text: str
@@ -60,6 +79,11 @@ class TextTarget:
     classes: list[int]  # output columns summed into the label's probability
     notes: tuple[str, ...] = ()
     tokens: int = 0  # tokens the model reads of the text
+    torch_bundle: Callable[[], Any] | None = None
+
+    def gradient_bundle(self) -> Any:
+        """The PyTorch bundle integrated gradients run on."""
+        return self.bundle if self.torch_bundle is None else self.torch_bundle()
 
     def probs(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities of ``texts`` -> ``(N, classes)`` (batched, :mod:`core.inference`)."""
@@ -74,8 +98,11 @@ class TextTarget:
         return self.probs(texts)[:, self.classes].sum(axis=1)
 
 
-def target_for(bundle: Any, text: str, label_classes: list[int]) -> TextTarget:
-    """The units of ``text`` as far as ``bundle`` reads it (at most :data:`MAX_UNITS`)."""
+def target_for(
+    bundle: Any, text: str, label_classes: list[int], torch_bundle: Callable[[], Any] | None = None
+) -> TextTarget:
+    """The units of ``text`` as far as ``bundle`` reads it (at most :data:`MAX_UNITS`);
+    ``torch_bundle``: see :class:`TextTarget`."""
     from core.classify.sentiment import max_length
 
     spans, fallback = units.words(text)
@@ -89,7 +116,7 @@ def target_for(bundle: Any, text: str, label_classes: list[int]) -> TextTarget:
     if len(spans) > MAX_UNITS:
         spans = spans[:MAX_UNITS]
         notes.append("capped")
-    return TextTarget(bundle, text, spans, label_classes, tuple(notes), int(enc["input_ids"].shape[1]))
+    return TextTarget(bundle, text, spans, label_classes, tuple(notes), int(enc["input_ids"].shape[1]), torch_bundle)
 
 
 def _encode(bundle: Any, text: str, limit: int) -> dict[str, Any]:
@@ -133,6 +160,21 @@ def estimate_cost(method: str, target: TextTarget) -> float:
     across methods and models (e5-small has 12 layers, MiniLM 6)."""
     layers = int(getattr(getattr(target.bundle.model, "config", None), "num_hidden_layers", 12) or 12)
     return float(estimate_evals(method, len(target.spans)) * max(target.tokens, 8) * layers)
+
+
+def method_runtime(method: str, target: TextTarget) -> str:
+    """The runtime ``method``'s forwards run on: the served one, except for integrated
+    gradients (PyTorch)."""
+    if method == "integrated-gradients":
+        return "pytorch"
+    return str(getattr(target.bundle, "meta", {}).get("runtime", "pytorch"))
+
+
+def estimate_seconds(method: str, target: TextTarget) -> float:
+    """Seconds one explanation of ``target`` by ``method`` takes on this 2-core CPU, quiet:
+    :func:`estimate_cost` over the runtime's :data:`COST_PER_SECOND`."""
+    rate = COST_PER_SECOND.get((method_runtime(method, target), method), COST_PER_SECOND[("pytorch", method)])
+    return estimate_cost(method, target) / rate
 
 
 def shapley_samples(n_units: int) -> int:
@@ -190,7 +232,7 @@ def integrated_gradients(target: TextTarget, steps: int = IG_STEPS) -> tuple[np.
     from core.classify.sentiment import max_length
     from core.inference import locked
 
-    bundle = target.bundle
+    bundle = target.gradient_bundle()
     model = bundle.model
     enc = _encode(bundle, target.text, max_length(bundle))
     ids = enc["input_ids"].to(bundle.device)  # (1, T)
@@ -236,7 +278,7 @@ def explain_text(target: TextTarget, method: str, base_prob: float, label: str) 
     n = len(target.spans)
     if n == 0:
         raise ExplainError("no-units")
-    if estimate_evals(method, n) * max(target.tokens, 8) > MAX_TOKEN_EVALS:
+    if estimate_seconds(method, target) > MAX_SECONDS:
         raise ExplainError("too-slow", f"{method} on {n} words")
     t0 = time.perf_counter()
     completeness = None
