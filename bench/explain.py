@@ -19,6 +19,12 @@ default method per language is the highest AOPC whose 60-word p50 is under 1 s.
 
     python bench/explain.py [--n 200] [--methods occlusion shapley integrated-gradients] [--json out.json]
     python bench/explain.py --timing-only      # the 60-word reviews only (for a quiet machine)
+    python bench/explain.py --langs --methods --qa-n 40 --qa-runs 0   # the Q&A figures only
+
+The Q&A page's explanation (integrated gradients of the answer's start + end score) is scored
+the same way on ``--qa-n`` questions per language of the QA training's validation split: the
+answer's probability lost when the top 20 % of the window's passage words go, against random
+words (:func:`qa_faithfulness`).
 """
 
 from __future__ import annotations
@@ -96,15 +102,60 @@ def qa_timing(runs: int) -> None:
         )
 
 
+def qa_faithfulness(n: int) -> dict[str, dict[str, float]]:
+    """The Q&A explanation's faithfulness on ``n`` validation questions per language (the QA
+    training's own validation split: held-out SQuAD-train and CMRC-train articles; never SQuAD
+    dev or XQuAD 24-47): the answer's probability lost when the top 20 % of the window's
+    passage words (outside the answer) are deleted, against as many random words."""
+    from core.explain import ExplainError
+    from core.qa import answer_details
+    from core.qa.explain import explain_answer
+    from training import qa_data
+
+    print(f"\nQ&A, why this answer: faithfulness on {n} validation questions per language", flush=True)
+    val = qa_data.splits()["validation"]
+    out: dict[str, dict[str, float]] = {}
+    for lang, source in (("en", "squad_train_v1.1"), ("zh", "cmrc2018_train")):
+        exs = sorted((e for e in val if e.source == source), key=lambda e: e.id)[:n]
+        drops, rnd, secs = [], [], []
+        for ex in exs:
+            result = answer_details(ex.question, ex.context)
+            try:
+                got = explain_answer(ex.question, ex.context, result)
+            except ExplainError:
+                continue
+            drops.append(got.passage.drop or 0.0)
+            rnd.append(got.passage.random_drop or 0.0)
+            secs.append(got.seconds)
+        k = len(drops)
+        wins = sum(d > r for d, r in zip(drops, rnd))
+        out[lang] = {
+            "n": k,
+            "drop": 100 * float(np.mean(drops)) if k else 0.0,
+            "random_drop": 100 * float(np.mean(rnd)) if k else 0.0,
+            "beats_random": 100 * wins / max(k, 1),
+            "p50_s": statistics.median(secs) if secs else 0.0,
+        }
+        r = out[lang]
+        print(
+            f"  {lang} ({source} validation): integrated gradients, top 20 % of passage words deleted: answer "
+            f"probability -{r['drop']:.1f} points vs random words -{r['random_drop']:.1f}; beats random on "
+            f"{r['beats_random']:.0f} % of {k}; p50 {r['p50_s']:.2f} s",
+            flush=True,
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=200, help="reviews per language")
-    ap.add_argument("--langs", nargs="+", default=["en", "zh"])
-    ap.add_argument("--methods", nargs="+", default=["occlusion", "shapley", "integrated-gradients"])
+    ap.add_argument("--langs", nargs="*", default=["en", "zh"])
+    ap.add_argument("--methods", nargs="*", default=["occlusion", "shapley", "integrated-gradients"])
     ap.add_argument("--max-chars", type=int, default=400)
     ap.add_argument("--timing-runs", type=int, default=5, help="runs on the fixed 60-word review")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--timing-only", action="store_true", help="only the fixed 60-word review's times")
+    ap.add_argument("--qa-n", type=int, default=40, help="Q&A validation questions per language (0: skip)")
     ap.add_argument(
         "--qa-runs", type=int, default=3, help="Q&A 'why this answer' timed runs per page example (0: skip)"
     )
@@ -231,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         }
     if args.qa_runs:
         qa_timing(args.qa_runs)
+    if args.qa_n and not args.timing_only:
+        run["qa"] = qa_faithfulness(args.qa_n)
     print(f"\nload average at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())} (times compare within this run)")
     if args.json:
         args.json.write_text(json.dumps(run, indent=2, ensure_ascii=False))
