@@ -261,6 +261,9 @@ def _square(side: int) -> dict[str, Any]:
     return {"type": "array", "minItems": side, "maxItems": side, "items": row}
 
 
+DigitMethod = Literal["auto", "occlusion", "integrated-gradients", "gradient-x-input"]
+
+
 class DigitsRequest(Strict):
     # the shape and values are checked by the route (codes bad-shape, bad-pixels); the schema says the same
     pixels: list[list[float]] = Field(
@@ -268,6 +271,10 @@ class DigitsRequest(Strict):
         json_schema_extra={"oneOf": [_square(28), _square(280)]},
     )
     saliency: bool = False
+    saliency_method: DigitMethod = Field(
+        "auto",
+        description="how the saliency map is computed (auto: occlusion, the most faithful on bench/explain_digits.py)",
+    )
 
 
 DIGITS_FORM: dict[str, Any] = {
@@ -276,6 +283,11 @@ DIGITS_FORM: dict[str, Any] = {
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "a PNG or JPEG, 8x8 pixels or more"},
         "saliency": {"type": "boolean", "default": False, "description": "the form value true or false"},
+        "saliency_method": {
+            "type": "string",
+            "enum": ["auto", "occlusion", "integrated-gradients", "gradient-x-input"],
+            "default": "auto",
+        },
     },
     "additionalProperties": False,
 }
@@ -287,6 +299,7 @@ class DigitsResponse(BaseModel):
     probabilities: list[float] | None = Field(None, description="ten probabilities, digit 0 first")
     image: list[list[float]] | None = Field(None, description="the 28x28 picture the model saw, 0..1")
     saliency: list[list[float]] | None = None
+    saliency_method: str | None = Field(None, description="the method of the saliency map, when one was asked for")
     model: str
     latency_ms: float
 

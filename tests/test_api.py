@@ -202,7 +202,24 @@ def test_digits_saliency_on_request(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     assert np.asarray(r.json()["saliency"]).shape == (28, 28)
     r = client.post("/api/digits", json={"pixels": digit_pixels(28), "saliency": True})
-    assert np.asarray(r.json()["saliency"]).shape == (28, 28)
+    assert np.asarray(r.json()["saliency"]).shape == (28, 28) and r.json()["saliency_method"] == "occlusion"
+    maps = {}
+    for method in ("occlusion", "integrated-gradients", "gradient-x-input"):
+        r = client.post("/api/digits", json={"pixels": digit_pixels(28), "saliency": True, "saliency_method": method})
+        assert r.status_code == 200 and r.json()["saliency_method"] == method
+        maps[method] = np.asarray(r.json()["saliency"])
+    assert not np.allclose(maps["occlusion"], maps["integrated-gradients"])  # really another method
+    r = client.post(
+        "/api/digits",
+        files={"file": ("one.png", drawn_one(), "image/png")},
+        data={"saliency": "true", "saliency_method": "gradient-x-input"},
+    )
+    assert r.status_code == 200 and r.json()["saliency_method"] == "gradient-x-input"
+    for bad in (
+        {"json": {"pixels": digit_pixels(28), "saliency": True, "saliency_method": "lime"}},
+        {"files": {"file": ("one.png", drawn_one(), "image/png")}, "data": {"saliency_method": "lime"}},
+    ):
+        assert client.post("/api/digits", **bad).status_code == 422
 
 
 def test_a_blank_canvas_is_blank_not_an_error(client: TestClient) -> None:
