@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import get_args
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -18,7 +19,7 @@ from core.digits.explain import resolve_method
 
 ERRORS = responses(*BODY, *GUARDED, 503)
 FORM_FIELDS = ("file", "saliency", "saliency_method")
-METHODS = ("auto", "occlusion", "integrated-gradients", "gradient-x-input")
+METHODS = get_args(s.DigitMethod)
 _BOOL = {"true": True, "false": False}
 
 

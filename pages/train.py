@@ -21,7 +21,7 @@ from core.train import PRESET_DEFAULTS, PRESETS, JobStatus, TrainError, TrainSpe
 from ui.i18n import t
 from ui.layout import page_header, page_link_to
 from ui.routing import use_navigation_routing
-from ui.train_own import job_id, owner, remember
+from ui.train_own import URL_KEY, job_id, owner, remember
 from ui.train_view import (
     BATCHES,
     LIVE,
@@ -195,8 +195,9 @@ page_header("🏋️ " + t("train.title"), t("train.subtitle"))
 left, right = st.columns([1.2, 2.2], gap="large")
 first = _poll()
 live = isinstance(first, JobStatus) and first.state in LIVE
-if job_id() and st.query_params.get("job") != job_id():
-    remember(str(job_id()))  # in the URL too: a reconnect after a server restart still knows it
+jid = job_id()
+if jid and st.query_params.get(URL_KEY) != jid:
+    remember(jid)  # in the URL too: a reconnect after a server restart still knows it
 
 with left:
     task = _controls()

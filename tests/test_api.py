@@ -203,6 +203,12 @@ def test_digits_saliency_on_request(client: TestClient) -> None:
     assert np.asarray(r.json()["saliency"]).shape == (28, 28)
     r = client.post("/api/digits", json={"pixels": digit_pixels(28), "saliency": True})
     assert np.asarray(r.json()["saliency"]).shape == (28, 28) and r.json()["saliency_method"] == "occlusion"
+    from typing import get_args
+
+    from api.schemas import DigitMethod
+    from core.digits.explain import DIGIT_METHODS
+
+    assert get_args(DigitMethod) == ("auto", *DIGIT_METHODS)  # the API offers exactly core's methods
     maps = {}
     for method in ("occlusion", "integrated-gradients", "gradient-x-input"):
         r = client.post("/api/digits", json={"pixels": digit_pixels(28), "saliency": True, "saliency_method": method})

@@ -85,7 +85,7 @@ def job_id() -> str | None:
             return mine
         in_url = str(st.query_params.get(URL_KEY) or "")[:64]
         if in_url and owner_of(in_url) is None:  # unknown here: lost in a restart (or expired)
-            st.session_state[JOB] = in_url
+            remember(in_url, url=False)
             return in_url
     except Exception:  # the runner missing or broken: no job
         return None
