@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api import schemas as s
 from api.checks import blank, check_passage, check_text
-from api.errors import BODY, GUARDED, responses
+from api.errors import BODY, GUARDED, ApiError, responses
 from api.serving import Serving
 from core.qa.explain import explain_code
 
@@ -18,10 +18,10 @@ ERRORS = responses(*BODY, *GUARDED, 404, 503)
 
 def explanation_out(code: str, e: Any = None) -> s.ExplanationOut:
     """The response's ``explanation``: a :class:`core.qa.explain.QAExplanation` (``code`` ok), or
-    why there is none (``code`` not-available or no-answer, the rest null)."""
+    why there is none (``code`` not-available, no-answer or too-slow, the rest null)."""
     if e is None:
         return s.ExplanationOut(
-            code="no-answer" if code == "no-answer" else "not-available",
+            code="no-answer" if code == "no-answer" else "too-slow" if code == "too-slow" else "not-available",
             method="integrated-gradients",
             question=None,
             passage=None,
@@ -95,6 +95,12 @@ def router(serving: Serving) -> APIRouter:
         code = explain_code(res)  # only the top answer of a span model is explained (bounded work)
         if code:
             return qa_out(res, explanation_out(code))
-        return qa_out(res, explanation_out("ok", await serving.run("qa-explain", req.question, req.context, res)))
+        try:
+            why = await serving.run("qa-explain", req.question, req.context, res)
+        except ApiError as exc:  # core's ExplainError (a ValueError) arrives as invalid-input
+            if exc.code == "invalid-input" and "too-slow" in exc.message:
+                return qa_out(res, explanation_out("too-slow"))
+            raise
+        return qa_out(res, explanation_out("ok", why))
 
     return r

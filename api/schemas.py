@@ -100,14 +100,16 @@ class WordWeightsOut(BaseModel):
         "answer, negative against it; 0 for whitespace and for passage text outside the explained window"
     )
     notes: list[str] = Field(
-        description="codes: outside-window (only the window holding the answer was explained), question-cut, "
+        description="codes: outside-window (only the part of the passage around the answer was explained), "
+        "question-cut, "
         "char-fallback (Chinese split into characters)"
     )
 
 
 class ExplanationOut(BaseModel):
-    code: Literal["ok", "not-available", "no-answer"] = Field(
-        description="ok; not-available: not a span model's answer (language model, sentence retrieval); no-answer"
+    code: Literal["ok", "not-available", "no-answer", "too-slow"] = Field(
+        description="ok; not-available: not a span model's answer (language model, sentence retrieval); no-answer; "
+        "too-slow: the model gives this answer only from a window too long to explain in a few seconds"
     )
     method: Literal["integrated-gradients"]
     question: WordWeightsOut | None = Field(None, description="code ok: the question's words")

@@ -36,6 +36,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,8 +86,9 @@ def qa_timing(runs: int) -> None:
     from ui.qa_examples import EXAMPLES
 
     print("\nQ&A, why this answer (integrated gradients of the answer's start + end score, one window):")
-    for name in ("eiffel_en", "ai_zh"):
-        context, question = EXAMPLES[name]
+    en = [c for k, (c, _) in EXAMPLES.items() if k.endswith("_en") and k != "eiffel_en"]
+    long_en = ("\n\n".join([*en, EXAMPLES["eiffel_en"][0], *en]), EXAMPLES["eiffel_en"][1])
+    for name, (context, question) in (*((k, EXAMPLES[k]) for k in ("eiffel_en", "ai_zh")), ("long_en", long_en)):
         result = answer_details(question, context)
         explain_answer(question, context, result)  # loads the PyTorch copy once
         times, errors = [], []
@@ -97,12 +99,13 @@ def qa_timing(runs: int) -> None:
             errors.append(ex.passage.completeness_error or 0.0)
         print(
             f"  {name}: {len(context)} characters, answer {result.answers[0].text!r}: p50 {statistics.median(times):.2f} s "
-            f"({runs} runs), completeness error {100 * max(errors):.2f} %",
+            f"({runs} runs), completeness error {100 * max(errors):.2f} %, explained characters "
+            f"{ex.window[1] - ex.window[0]}",
             flush=True,
         )
 
 
-def qa_faithfulness(n: int) -> dict[str, dict[str, float]]:
+def qa_faithfulness(n: int) -> dict[str, dict[str, Any]]:
     """The Q&A explanation's faithfulness on ``n`` validation questions per language (the QA
     training's own validation split: held-out SQuAD-train and CMRC-train articles; never SQuAD
     dev or XQuAD 24-47): the answer's probability lost when the top 20 % of the window's
@@ -114,19 +117,22 @@ def qa_faithfulness(n: int) -> dict[str, dict[str, float]]:
 
     print(f"\nQ&A, why this answer: faithfulness on {n} validation questions per language", flush=True)
     val = qa_data.splits()["validation"]
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for lang, source in (("en", "squad_train_v1.1"), ("zh", "cmrc2018_train")):
         exs = sorted((e for e in val if e.source == source), key=lambda e: e.id)[:n]
-        drops, rnd, secs = [], [], []
+        drops, rnd, secs, tokens = [], [], [], []
+        refused: dict[str, int] = {}
         for ex in exs:
             result = answer_details(ex.question, ex.context)
             try:
                 got = explain_answer(ex.question, ex.context, result)
-            except ExplainError:
+            except ExplainError as err:  # no answer, or too slow: counted, never hidden
+                refused[err.code] = refused.get(err.code, 0) + 1
                 continue
             drops.append(got.passage.drop or 0.0)
             rnd.append(got.passage.random_drop or 0.0)
             secs.append(got.seconds)
+            tokens.append(got.tokens)
         k = len(drops)
         wins = sum(d > r for d, r in zip(drops, rnd))
         out[lang] = {
@@ -135,12 +141,20 @@ def qa_faithfulness(n: int) -> dict[str, dict[str, float]]:
             "random_drop": 100 * float(np.mean(rnd)) if k else 0.0,
             "beats_random": 100 * wins / max(k, 1),
             "p50_s": statistics.median(secs) if secs else 0.0,
+            "max_s": max(secs) if secs else 0.0,
+            "refused": refused,
+            "windows": {
+                "<=128": sum(t <= 128 for t in tokens),
+                "<=192": sum(128 < t <= 192 for t in tokens),
+                "longer": sum(t > 192 for t in tokens),
+            },
         }
         r = out[lang]
         print(
             f"  {lang} ({source} validation): integrated gradients, top 20 % of passage words deleted: answer "
             f"probability -{r['drop']:.1f} points vs random words -{r['random_drop']:.1f}; beats random on "
-            f"{r['beats_random']:.0f} % of {k}; p50 {r['p50_s']:.2f} s",
+            f"{r['beats_random']:.0f} % of {k}; p50 {r['p50_s']:.2f} s, max {r['max_s']:.2f} s; "
+            f"not explained: {refused or 'none'}; windows explained (tokens): {r['windows']}",
             flush=True,
         )
     return out

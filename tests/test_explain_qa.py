@@ -103,6 +103,33 @@ def test_tiny_model_long_passage_explains_one_window(use_tiny: ModelBundle) -> N
     assert e.passage.pieces[0] == context[: e.window[0]] or e.window[0] == 0
 
 
+def test_a_window_estimated_too_slow_is_refused_before_gradients(
+    use_tiny: ModelBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the tiny model reads 64-token windows (shorter than EXPLAIN_SIZES: its own window is explained);
+    # on a CPU 1,000x slower that window would take far over MAX_SECONDS
+    result = answer_with_bundle(use_tiny, EN_QUESTION, EN_CONTEXT, top_k=1)
+    tokens = 64
+    assert qx.estimate_seconds(tokens) < qx.MAX_SECONDS
+    monkeypatch.setattr(qx, "SECONDS_PER_TOKEN_STEP", tuple(1000 * x for x in qx.SECONDS_PER_TOKEN_STEP))
+    assert qx.estimate_seconds(tokens) > qx.MAX_SECONDS
+    ran: list[int] = []
+    monkeypatch.setattr(qx, "_integrated_gradients", lambda *a, **k: ran.append(1))  # must not be reached
+    with pytest.raises(ExplainError) as err:
+        qx.explain_answer(EN_QUESTION, EN_CONTEXT, result)
+    assert err.value.code == "too-slow" and not ran
+    # fewer steps fit: the estimate is linear in them
+    assert qx.estimate_seconds(tokens, 2) == pytest.approx(qx.estimate_seconds(tokens) * 2 / qx.STEPS)
+
+
+def test_estimate_grows_faster_than_the_tokens() -> None:
+    # measured: 128 tokens 2.9 s, 256 tokens 7.2 s (48 steps, this CPU, quiet)
+    assert qx.estimate_seconds(128) == pytest.approx(2.9, rel=0.1)
+    assert qx.estimate_seconds(256) == pytest.approx(7.2, rel=0.1)
+    assert qx.estimate_seconds(max(qx.EXPLAIN_SIZES)) < qx.MAX_SECONDS  # the windows around an answer fit
+    assert qx.estimate_seconds(256) > qx.MAX_SECONDS  # a whole reading window does not
+
+
 def test_tiny_model_chinese_words_whole(use_tiny: ModelBundle) -> None:
     from core.explain import units
 
@@ -218,6 +245,20 @@ def test_api_explain_not_available(client: Any, monkeypatch: pytest.MonkeyPatch)
     assert r.json()["explanation"]["code"] == "no-answer"
 
 
+def test_api_explain_too_slow_is_a_code_not_an_error(
+    client: Any, use_tiny: ModelBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.qa
+
+    monkeypatch.setattr(core.qa, "answer_details", lambda q, c, **kw: answer_with_bundle(use_tiny, q, c, top_k=1))
+    monkeypatch.setattr(qx, "SECONDS_PER_TOKEN_STEP", tuple(1000 * x for x in qx.SECONDS_PER_TOKEN_STEP))
+    r = client.post("/api/qa", json={"question": EN_QUESTION, "context": EN_CONTEXT, "explain": True})
+    assert r.status_code == 200, r.text[:500]
+    out = r.json()
+    assert out["answers"] and out["explanation"]["code"] == "too-slow"  # the answer stands
+    assert out["explanation"]["passage"] is None
+
+
 def test_api_explain_is_strict_and_documented(client: Any) -> None:
     r = client.post("/api/qa", json={"question": "q", "context": "c", "explain": "yes"})
     assert r.status_code == 422
@@ -225,6 +266,7 @@ def test_api_explain_is_strict_and_documented(client: Any) -> None:
     assert spec["QARequest"]["properties"]["explain"]["type"] == "boolean"
     assert "explanation" in spec["QAResponse"]["properties"]
     assert {"pieces", "weights", "notes"} <= set(spec["WordWeightsOut"]["properties"])
+    assert "too-slow" in spec["ExplanationOut"]["properties"]["code"]["enum"]
 
 
 # --- the bundled qa-e5 (slow: its PyTorch copy loads, IG takes seconds) -----------------
@@ -260,9 +302,28 @@ def test_real_model_weights_make_sense(example: str) -> None:
     spans = set(units.words(context)[0])
     pos = 0
     for p in e.passage.pieces:  # every weighed piece is one whole word (jieba's for Chinese)
-        if p.strip():
+        if p.strip() and e.window[0] <= pos < e.window[1]:
             assert (pos, pos + len(p)) in spans, p
         pos += len(p)
+
+
+@pytest.mark.slow
+def test_real_model_long_passage_explains_the_part_around_the_answer() -> None:
+    from core.qa import answer_details
+    from ui.qa_examples import EXAMPLES
+
+    eiffel, question = EXAMPLES["eiffel_en"]
+    others = [c for k, (c, _) in EXAMPLES.items() if k.endswith("_en") and k != "eiffel_en"]
+    context = "\n\n".join([*others, eiffel, *others])  # the answer's paragraph in the middle
+    result = answer_details(question, context, top_k=1)
+    assert result.mode == "span" and result.answers and result.windows_total > 1
+    window = qx.explained_window(qx._torch_bundle(result.model), question, context, result.answers[0], None)
+    assert window.count == 1 and window.inputs["input_ids"].shape[1] <= max(qx.EXPLAIN_SIZES)
+    e = qx.explain_answer(question, context, result)
+    _check_shape(e, question, context)
+    assert "outside-window" in e.passage.notes and e.window[1] - e.window[0] < len(context) / 2
+    assert e.passage.completeness_error is not None and e.passage.completeness_error < 0.05
+    assert _weight_of(e.passage, e.answer.start, e.answer.end) > 0
 
 
 @pytest.mark.slow
@@ -312,6 +373,17 @@ def test_page_why_for_sentence_retrieval_says_not_available(monkeypatch: pytest.
     at = open_page("pages/qa.py", "zh", model="minilm", why="true")
     assert at.toggle(key="why").value is True
     assert any("抽取模型" in i.value for i in at.info)
+
+
+def test_page_why_too_slow_says_so(monkeypatch: pytest.MonkeyPatch, use_tiny: ModelBundle) -> None:
+    from tests.apptest_pages import open_page
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(qx, "SECONDS_PER_TOKEN_STEP", tuple(1000 * x for x in qx.SECONDS_PER_TOKEN_STEP))
+    at = open_page("pages/qa.py", "zh", why="true")
+    assert not at.exception and not at.error
+    assert any("超过几秒钟" in i.value for i in at.info)
+    assert any(m.value for m in at.markdown if "qa-why" not in m.value)  # the answer itself is still shown
 
 
 def test_page_why_draws_the_explanation(monkeypatch: pytest.MonkeyPatch, use_tiny: ModelBundle) -> None:

@@ -38,3 +38,18 @@ def test_keys_used_in_code_exist():
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[\w.]+)["']""", path.read_text(encoding="utf-8")))
     missing = sorted(k for k in used if k not in i18n.TABLE)
     assert not missing, missing
+
+
+def test_every_explain_error_code_has_a_message():
+    """A refused explanation (core.explain.ExplainError) is shown by ui.errors as
+    ``explain.error.<code>``: every code core raises has it in both languages."""
+    import re
+    from pathlib import Path
+
+    codes = set()
+    for path in Path("core").rglob("*.py"):
+        codes |= set(re.findall(r'ExplainError\(\s*"([a-z-]+)"', path.read_text(encoding="utf-8")))
+    assert {"too-slow", "empty", "no-answer"} <= codes
+    for code in codes:
+        texts = i18n.TABLE.get(f"explain.error.{code}")
+        assert texts and texts["en"] and texts["zh"], code

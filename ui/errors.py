@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import streamlit as st
 
+from core.explain import ExplainError
 from ui.i18n import t
 from ui.models import show_load_error
 
@@ -89,6 +90,8 @@ def friendly_errors() -> Iterator[None]:
         show_load_error(exc)
     except PassageTooLong as exc:  # core's bound on a passage (e.g. an inference API's own)
         st.warning(t("qa.passage_too_long", n=exc.length, max=exc.limit), icon="✂️")
+    except ExplainError as exc:  # an input an explanation refuses (too slow, nothing to explain)
+        st.info(t(f"explain.error.{exc.code}"), icon="🤷")
     except Exception:
         # st.rerun / st.stop raise BaseException subclasses, which pass through untouched.
         log.exception("page error")

@@ -15,11 +15,15 @@ SentencePiece token across two jieba words gives each its share of characters, s
 never split; a token that covers no character, e.g. a lone ``▁``, goes to the next token's
 word).
 
-Bounded work: only the window holding the answer is explained (at most 256 tokens of
-``qa-e5``): one forward pass per candidate window (those that contain the answer, usually
-one), ``steps`` forward + backward passes of that window for IG (``internal_batch_size``
-:data:`BATCH`), and one batched forward of 5 copies for the faithfulness figures. Passage text
-outside the window is one piece of weight 0 on each side (note ``outside-window``).
+Bounded work: one window is explained: of :data:`EXPLAIN_SIZES` tokens (128, else 192) around
+the answer (the answer farthest from its edges), the first where the model's top answer is in
+the same place (overlaps it; one forward pass each to check); else the window of the reading that holds the answer, when
+:func:`estimate_seconds` says it fits :data:`core.explain.text.MAX_SECONDS`, and otherwise
+:class:`ExplainError` ``too-slow`` before any gradient is taken. Then ``steps`` forward +
+backward passes of that window for IG (``internal_batch_size`` :data:`BATCH`) and one batched
+forward of 5 copies for the faithfulness figures. A 128-token window takes about 3 s on this
+2-core CPU, 192 tokens about 5 s, a whole 256-token reading window 7 s (over the budget). Passage
+text outside the window is one piece of weight 0 on each side (note ``outside-window``).
 
 Faithfulness for this answer (``drop`` / ``random_drop``, probabilities): the answer's
 probability ``p(start) * p(end)``, each a softmax over the passage tokens of the explained
@@ -47,11 +51,18 @@ from typing import Any
 import numpy as np
 
 from core.explain import TOP_FRACTION, Attribution, ExplainError
+from core.explain.text import MAX_SECONDS
 from core.qa import READ_WINDOWS, Answer, QAResult
 
 STEPS = 48  # IG steps (Gauss-Legendre): completeness error <= 1 % on the examples (32: up to 7 %)
 MAX_STEPS = 128
 BATCH = 16  # IG steps per forward + backward pass
+# the windows tried around the answer (question + passage tokens), smallest first: the first
+# where the model points to the same answer is explained
+EXPLAIN_SIZES = (128, 192)
+# Integrated gradients' seconds per token and step, a + b * tokens, on this 2-core CPU, quiet
+# (PyTorch copy, 48 steps, 2026-12-07): a 128-token window 2.9 s, a 256-token one 7.2 s.
+SECONDS_PER_TOKEN_STEP = (3.5e-4, 9.1e-7)
 RANDOM_DRAWS = 3
 SEED = 0
 
@@ -63,7 +74,8 @@ class QAExplanation:
     the ``question``'s words and the ``passage``'s words (both :class:`core.explain.Attribution`,
     ``"".join(pieces)`` is the question / the passage). ``window``: the passage characters the
     explained window read (outside it, weights are 0). ``score``: the explained start + end logit
-    ``f(x)``, ``baseline_score``: ``f(baseline)``. ``seconds``: the whole explanation."""
+    ``f(x)``, ``baseline_score``: ``f(baseline)``. ``seconds``: the whole explanation; ``tokens``:
+    the explained window's length."""
 
     question: Attribution
     passage: Attribution
@@ -74,6 +86,7 @@ class QAExplanation:
     baseline_score: float
     seconds: float
     steps: int = STEPS
+    tokens: int = 0  # the explained window's tokens (question, passage and special ones)
 
 
 def explain_code(result: QAResult) -> str | None:
@@ -142,66 +155,134 @@ def _to_words(
     return out
 
 
-def _locate(
-    bundle: Any, question: str, context: str, answer: Answer, read_windows: int | None
-) -> tuple[Any, int, int, int, np.ndarray]:
-    """The window and token pair that gave ``answer``: ``(windows, w, i, j, logits)`` where
-    ``windows`` are the windows read (as :func:`core.qa.answer_with_bundle` reads them with
-    ``read_windows``),
-    ``i``/``j`` the start/end token of the best-scoring pair of window ``w`` that decodes to the
-    answer's characters, and ``logits`` that window's ``(2, T)`` start/end logits."""
-    import torch
+def _trimmed(windows: Any) -> Any:
+    """A one-window :class:`core.qa.span.Windows` without its right padding: ``(1, T)`` with
+    ``T`` the window's real tokens (integrated gradients pay for every position)."""
+    from core.qa.span import Windows
 
-    from core.inference import model_inputs
-    from core.qa import select as qa_select
+    mask = windows.inputs.get("attention_mask")
+    real = int(mask[0].sum()) if mask is not None else windows.is_context.shape[1]
+    inputs = {k: v[:, :real] for k, v in windows.inputs.items()}
+    return Windows(inputs, windows.offsets[:, :real], windows.is_context[:, :real], windows.cls_index, windows.question)
+
+
+def _window_size(bundle: Any) -> tuple[int, int]:
+    """The bundle's reading window and stride in tokens (``meta`` or the span decoder's defaults)."""
     from core.qa import span as qa_span
 
     meta = getattr(bundle, "meta", None) or {}
-    max_length = int(meta.get("window_tokens", qa_span.MAX_LENGTH))
-    stride = int(meta.get("window_stride", qa_span.STRIDE))
-    tok = bundle.preprocessor
-    every = qa_span.encode_windows(tok, question, context, max_length=max_length, stride=stride)
+    return int(meta.get("window_tokens", qa_span.MAX_LENGTH)), int(meta.get("window_stride", qa_span.STRIDE))
+
+
+def _around_answer(bundle: Any, question: str, context: str, answer: Answer, size: int) -> Any:
+    """The ``size``-token window (question + passage) with ``answer`` farthest from its edges,
+    when the model's top answer there overlaps ``answer`` (one forward pass of that window;
+    the served model may be int8 and this one PyTorch, and a shorter window can move an edge of
+    the span, e.g. drop a clause or the 《》 around a title): a one-window ``Windows`` without
+    padding, else ``None``."""
+    from core.qa import select as qa_select
+    from core.qa import span as qa_span
+
+    every = qa_span.encode_windows(bundle.preprocessor, question, context, max_length=size, stride=size // 2)
+    found = _candidates(every, answer, whole=True)
+    if not found:
+        return None
+    one = _trimmed(qa_select.take(every, [found[0]]))
+    starts, ends = qa_span.run_windows(bundle, one)
+    spans = qa_span.decode_spans(starts, ends, one, context, top_k=1).spans
+    top = spans[0] if spans else None  # the same place: the int8 model and a shorter window may move an edge
+    return one if top is not None and top.start < answer.end and answer.start < top.end else None
+
+
+def estimate_seconds(tokens: int, steps: int = STEPS) -> float:
+    """Seconds integrated gradients of one ``tokens``-token window take with ``steps`` steps on
+    this 2-core CPU, quiet (:data:`SECONDS_PER_TOKEN_STEP`)."""
+    a, b = SECONDS_PER_TOKEN_STEP
+    return float(steps * tokens * (a + b * tokens))
+
+
+def explained_window(
+    bundle: Any, question: str, context: str, answer: Answer, read_windows: int | None, steps: int = STEPS
+) -> Any:
+    """The one window (``(1, T)`` ``Windows``, no padding) whose answer is explained: the first
+    window of :data:`EXPLAIN_SIZES` tokens around the answer (shorter than the model's reading
+    window) where the model's top answer overlaps it (:func:`_around_answer`),
+    else the window the answer came from among those :func:`core.qa.answer_with_bundle` reads
+    (``read_windows``) when it fits :data:`MAX_SECONDS` (:func:`estimate_seconds`); else
+    :class:`ExplainError` ``too-slow``, before integrated gradients run."""
+    from core.qa import select as qa_select
+    from core.qa import span as qa_span
+
+    max_length, stride = _window_size(bundle)
+    for size in EXPLAIN_SIZES:
+        if size < max_length:
+            short = _around_answer(bundle, question, context, answer, size)
+            if short is not None:
+                return short
+    every = qa_span.encode_windows(bundle.preprocessor, question, context, max_length=max_length, stride=stride)
     chosen = qa_select.choose_windows(question, context, every, read_windows)
     windows = qa_select.take(every, chosen.chosen) if chosen.part else every
-    counted = qa_span._max_context_mask(windows)
+    found = _candidates(windows, answer)
+    if not found:
+        raise ExplainError("no-answer", "no window holds the answer")
+    w = found[0]
+    mask = windows.inputs.get("attention_mask")
+    tokens = int(mask[w].sum()) if mask is not None else windows.is_context.shape[1]
+    if estimate_seconds(tokens, steps) > MAX_SECONDS:
+        raise ExplainError("too-slow", f"{tokens} tokens, about {estimate_seconds(tokens, steps):.0f} s")
+    return _trimmed(qa_select.take(windows, [w]))
+
+
+def _candidates(windows: Any, answer: Answer, *, whole: bool = False) -> list[int]:
+    """The windows whose passage tokens overlap ``answer``'s characters (``whole``: hold all
+    of them), the answer farthest from the window's edges first."""
     a, b = answer.start, answer.end
-    candidates = []
+    found: list[tuple[int, int]] = []
     for w in range(windows.count):
         ctx = np.flatnonzero(windows.is_context[w])
-        if len(ctx) and windows.offsets[w, ctx[0], 0] < b and windows.offsets[w, ctx[-1], 1] > a:  # overlaps it
-            candidates.append(w)
-    if not candidates:
-        raise ExplainError("no-answer", "no window holds the answer")
-    feed = {k: torch.from_numpy(v[candidates]) for k, v in windows.inputs.items()}
+        if not len(ctx) or windows.offsets[w, ctx[0], 0] >= b or windows.offsets[w, ctx[-1], 1] <= a:
+            continue
+        if whole and (windows.offsets[w, ctx[0], 0] > a or windows.offsets[w, ctx[-1], 1] < b):
+            continue
+        inside = [int(k) for k in ctx if windows.offsets[w, k, 1] > a and windows.offsets[w, k, 0] < b]
+        if inside:
+            found.append((min(inside[0] - int(ctx[0]), int(ctx[-1]) - inside[-1]), w))
+    return [w for _, w in sorted(found, key=lambda mw: (-mw[0], mw[1]))]
+
+
+def _locate(bundle: Any, windows: Any, context: str, answer: Answer) -> tuple[int, int, np.ndarray]:
+    """The token pair of the one window ``windows`` (``(1, T)``) that gives ``answer``:
+    ``(i, j, logits)`` where ``i``/``j`` are the start/end token of the best-scoring pair that
+    decodes to the answer's characters and ``logits`` the window's ``(2, T)`` start/end logits."""
+    import torch
+
+    from core.inference import model_inputs
+    from core.qa import span as qa_span
+
+    a, b = answer.start, answer.end
+    feed = {k: torch.from_numpy(v) for k, v in windows.inputs.items()}
     with bundle.lock, torch.inference_mode():
         out = bundle.model(**model_inputs(bundle.model, feed, bundle.device))
-        logits = torch.stack([out.start_logits, out.end_logits], dim=1).float().cpu().numpy()  # (cand, 2, T)
-    best: tuple[float, int, int, int] | None = None
-    for c, w in enumerate(candidates):
-        ctx = np.flatnonzero(windows.is_context[w])
-        near = [int(k) for k in ctx if windows.offsets[w, k, 1] > a - 8 and windows.offsets[w, k, 0] < b + 8]
-        for i in near:
-            if not counted[w, i]:
+        logits = torch.stack([out.start_logits, out.end_logits], dim=1).float().cpu().numpy()[0]  # (2, T)
+    ctx = np.flatnonzero(windows.is_context[0])
+    near = [int(k) for k in ctx if windows.offsets[0, k, 1] > a - 8 and windows.offsets[0, k, 0] < b + 8]
+    best: tuple[float, int, int] | None = None
+    for i in near:
+        for j in near:
+            if j < i or j - i + 1 > qa_span.MAX_ANSWER_TOKENS:
                 continue
-            for j in near:
-                if j < i or j - i + 1 > qa_span.MAX_ANSWER_TOKENS:
-                    continue
-                s, e = qa_span._trim(context, int(windows.offsets[w, i, 0]), int(windows.offsets[w, j, 1]))
-                if qa_span.align_to_words(context, s, e) != (a, b):
-                    continue
-                score = float(logits[c, 0, i] + logits[c, 1, j])
-                if best is None or score > best[0]:
-                    best = (score, c, i, j)
+            s, e = qa_span._trim(context, int(windows.offsets[0, i, 0]), int(windows.offsets[0, j, 1]))
+            if qa_span.align_to_words(context, s, e) != (a, b):
+                continue
+            score = float(logits[0, i] + logits[1, j])
+            if best is None or score > best[0]:
+                best = (score, i, j)
     if best is None:  # the decoder's pair is not found (another tokenizer's offsets): the covering tokens
-        c = 0
-        w = candidates[0]
-        ctx = np.flatnonzero(windows.is_context[w])
-        cover = [int(k) for k in ctx if windows.offsets[w, k, 1] > a and windows.offsets[w, k, 0] < b]
+        cover = [int(k) for k in ctx if windows.offsets[0, k, 1] > a and windows.offsets[0, k, 0] < b]
         if not cover:
             raise ExplainError("no-answer", "the answer's tokens are not in the window")
-        best = (0.0, 0, cover[0], cover[-1])
-    _, c, i, j = best
-    return windows, candidates[c], i, j, logits[c]
+        best = (0.0, cover[0], cover[-1])
+    return best[1], best[2], logits
 
 
 def _answer_probability(
@@ -305,7 +386,9 @@ def explain_answer(
     steps = max(2, min(int(steps), MAX_STEPS))
     bundle = _torch_bundle(result.model)
     read = READ_WINDOWS if result.windows_total > result.windows else None  # a long passage: its best windows
-    windows, w, i, j, _ = _locate(bundle, question, context, answer, read)
+    windows = explained_window(bundle, question, context, answer, read, steps)
+    w = 0
+    i, j, _ = _locate(bundle, windows, context, answer)
     tok = bundle.preprocessor
     special = set(int(x) for x in tok.all_special_ids)
     ids = windows.inputs["input_ids"][w]  # (T,)
@@ -379,6 +462,7 @@ def explain_answer(
         baseline_score=fb,
         seconds=seconds,
         steps=steps,
+        tokens=int(windows.inputs["input_ids"].shape[1]),
     )
 
 
@@ -423,4 +507,14 @@ def _integrated_gradients(
     return token_attr, float(both[0]), float(both[1]), float(delta.reshape(-1)[0])
 
 
-__all__ = ["BATCH", "MAX_STEPS", "STEPS", "QAExplanation", "explain_answer", "explain_code"]
+__all__ = [
+    "BATCH",
+    "EXPLAIN_SIZES",
+    "MAX_STEPS",
+    "STEPS",
+    "QAExplanation",
+    "estimate_seconds",
+    "explain_answer",
+    "explain_code",
+    "explained_window",
+]
