@@ -130,6 +130,30 @@ def test_estimate_grows_faster_than_the_tokens() -> None:
     assert qx.estimate_seconds(256) > qx.MAX_SECONDS  # a whole reading window does not
 
 
+def test_each_e5_model_hooks_only_its_own_word_lookups() -> None:
+    """Integrated gradients hook the model's word embeddings; every e5 model shares one 4-bit
+    table, so a hook on it caught another model's lookup in another thread (the app's warm-up
+    or an OpenVINO model answering meanwhile: "size of tensor a (128) must match ... (14)").
+    Each model has its own handle on the shared table now."""
+    from transformers import BertForQuestionAnswering
+
+    from core import e5
+
+    other = e5.base_encoder()
+    qa = e5.build_model(BertForQuestionAnswering, config_overrides={"num_labels": 2})
+    assert qa.get_input_embeddings().table is other.get_input_embeddings().table is e5.shared_word_embeddings()
+    seen: list[tuple[int, ...]] = []
+    hook = qa.get_input_embeddings().register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
+    try:
+        with torch.inference_mode():
+            other(input_ids=torch.tensor([[0, 100, 2]]))
+            assert seen == []
+            qa(input_ids=torch.tensor([[0, 100, 200, 2]]))
+    finally:
+        hook.remove()
+    assert seen == [(1, 4, 384)]
+
+
 def test_tiny_model_chinese_words_whole(use_tiny: ModelBundle) -> None:
     from core.explain import units
 

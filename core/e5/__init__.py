@@ -150,6 +150,36 @@ def _q4_module() -> Any:
 
 
 @functools.lru_cache(maxsize=1)
+def _own_module() -> Any:
+    import torch
+
+    class OwnWordEmbeddings(torch.nn.Module):
+        """One model's handle on the shared :class:`Q4Embedding` (``table``): the same lookup,
+        ids ``(...)`` -> ``(..., hidden)``, but a module of its own, so that a hook on this
+        model's word embeddings (Captum's integrated gradients) sees this model's forward passes
+        only, never another model's lookup in another thread."""
+
+        def __init__(self, table: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.num_embeddings, self.embedding_dim = table.num_embeddings, table.embedding_dim
+
+        def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+            return self.table(input_ids)  # type: ignore[no-any-return]
+
+        @property
+        def weight(self) -> torch.Tensor:
+            return self.table.weight  # type: ignore[no-any-return]
+
+    return OwnWordEmbeddings
+
+
+def own_word_embeddings() -> Any:
+    """A new per-model handle (:class:`OwnWordEmbeddings`) on :func:`shared_word_embeddings`."""
+    return _own_module()(shared_word_embeddings())
+
+
+@functools.lru_cache(maxsize=1)
 def shared_word_embeddings() -> Any:
     """The one :class:`Q4Embedding` of this process (54 MB), shared by every e5 model."""
     folder = ensure_converted()
@@ -177,7 +207,8 @@ def build_model(
 
     The base weights come from the converted folder; ``weights`` (a safetensors file of a
     fine-tuned model: every weight except the word embeddings, any float dtype) replaces
-    them. Word embeddings are the process's shared :func:`shared_word_embeddings`.
+    them. Word embeddings are the process's shared :func:`shared_word_embeddings` behind a handle of
+    this model's own (:func:`own_word_embeddings`).
     """
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -193,7 +224,7 @@ def build_model(
     model = model_class(config, **kwargs)
     model.config.vocab_size = vocab
     bert = model if model_class.__name__ == "BertModel" else model.bert
-    bert.embeddings.word_embeddings = shared_word_embeddings()
+    bert.embeddings.word_embeddings = own_word_embeddings()  # the shared table, this model's hooks
     prefix = "" if bert is model else "bert."
     with safe_open(str(folder / "model.safetensors"), "pt") as f:
         state = {prefix + k: f.get_tensor(k) for k in f.keys() if not k.startswith("embeddings.word_embeddings")}
