@@ -165,11 +165,11 @@ def _own_module() -> Any:
             self.num_embeddings, self.embedding_dim = table.num_embeddings, table.embedding_dim
 
         def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-            return self.table(input_ids)  # type: ignore[no-any-return]
+            return self.table(input_ids)
 
         @property
         def weight(self) -> torch.Tensor:
-            return self.table.weight  # type: ignore[no-any-return]
+            return self.table.weight
 
     return OwnWordEmbeddings
 
