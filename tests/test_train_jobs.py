@@ -214,3 +214,25 @@ def test_the_api_documents_its_errors(api_client) -> None:
     assert {"409", "422", "429"} <= set(doc["/api/train"]["post"]["responses"])
     assert "404" in doc["/api/train/{job_id}"]["get"]["responses"]
     assert "404" in doc["/api/train/{job_id}"]["delete"]["responses"]
+
+
+def test_ray_cluster_cpus_are_asked_once_per_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """max_jobs() runs on every pump tick while jobs queue under Ray Serve: Ray's CPU count is
+    asked at most once per CPUS_TTL seconds (a stand-in ``ray`` module counts the calls)."""
+    import sys
+    import types
+
+    from core.train import ray_jobs
+
+    asked: list[int] = []
+
+    def cluster_resources() -> dict[str, float]:
+        asked.append(1)
+        return {"CPU": 8.0}
+
+    monkeypatch.setitem(sys.modules, "ray", types.SimpleNamespace(cluster_resources=cluster_resources))
+    monkeypatch.setattr(ray_jobs, "_cpus", None)
+    assert [ray_jobs.cluster_cpus() for _ in range(50)] == [8] * 50 and len(asked) == 1
+    at, cpus = ray_jobs._cpus
+    monkeypatch.setattr(ray_jobs, "_cpus", (at - ray_jobs.CPUS_TTL - 1, cpus))  # the count grew old
+    assert ray_jobs.cluster_cpus() == 8 and len(asked) == 2

@@ -44,10 +44,19 @@ def wanted_but_missing() -> bool:
     return os.environ.get("TRAIN_BACKEND", "").strip().lower() == "ray" and not enabled()
 
 
-def cluster_cpus() -> int:
-    import ray
+CPUS_TTL = 30.0  # seconds a cluster's CPU count is trusted (the queue asks on every pump tick)
+_cpus: tuple[float, int] | None = None  # (monotonic time asked, CPUs)
 
-    return int(ray.cluster_resources().get("CPU", 1))
+
+def cluster_cpus() -> int:
+    """The Ray cluster's CPUs, asked of Ray at most once per :data:`CPUS_TTL` seconds."""
+    global _cpus
+    now = time.monotonic()
+    if _cpus is None or now - _cpus[0] > CPUS_TTL:
+        import ray
+
+        _cpus = (now, int(ray.cluster_resources().get("CPU", 1)))
+    return _cpus[1]
 
 
 class _Flag:
