@@ -68,7 +68,8 @@ _WHEN = {
     "blank text (empty), text that is not text (binary-text, wrong-encoding), a passage over the limit "
     "(passage-too-long), an image that is not a PNG/JPEG of 8x8 pixels or more (not-an-image, bad-shape), "
     "a layer or head the model does not have (bad-layer, bad-head), a model that cannot do the task "
-    "(model-unavailable), or input the model refuses (invalid-input)",
+    "(model-unavailable), an explanation refused (explain-refused, with its reason, e.g. too-slow), or input "
+    "the model refuses (invalid-input)",
     429: "API_RATE_LIMIT is set and this client is over it (rate-limited; Retry-After says when to retry)",
     503: "a model cannot be loaded here (model-unavailable) or the model server is restarting (unavailable)",
 }

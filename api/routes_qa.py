@@ -97,9 +97,9 @@ def router(serving: Serving) -> APIRouter:
             return qa_out(res, explanation_out(code))
         try:
             why = await serving.run("qa-explain", req.question, req.context, res)
-        except ApiError as exc:  # core's ExplainError (a ValueError) arrives as invalid-input
-            if exc.code == "invalid-input" and "too-slow" in exc.message:
-                return qa_out(res, explanation_out("too-slow"))
+        except ApiError as exc:  # core refused to explain: the answer stands, with the code why
+            if exc.code == "explain-refused" and exc.extra.get("reason") in ("too-slow", "no-answer"):
+                return qa_out(res, explanation_out(str(exc.extra["reason"])))
             raise
         return qa_out(res, explanation_out("ok", why))
 

@@ -42,11 +42,15 @@ class ErrorBody(BaseModel):
     code: str = Field(
         description="machine-readable: invalid-input, invalid-json, invalid-form, too-large, unauthorized, "
         "rate-limited, empty, binary-text, wrong-encoding, passage-too-long, not-an-image, bad-shape, "
-        "bad-pixels, bad-layer, bad-head, model-unavailable, unknown-task, unavailable, ..."
+        "bad-pixels, bad-layer, bad-head, model-unavailable, explain-refused, unknown-task, unavailable, ..."
     )
     message: str = Field(description="for people (English)")
     details: list[ErrorDetail] | None = Field(None, description="invalid-input: where the request breaks the schema")
-    reason: str | None = Field(None, description="model-unavailable: why (e.g. unknown-model, offline-not-cached)")
+    reason: str | None = Field(
+        None,
+        description="model-unavailable: why (e.g. unknown-model, offline-not-cached); explain-refused: the "
+        "explanation's code (too-slow, empty, no-answer, ...)",
+    )
     key: str | None = Field(None, description="model-unavailable: the model key")
     hint: str | None = None
     params: dict[str, Any] | None = None

@@ -13,6 +13,7 @@ from api.backend import Backend, InProcess
 from api.checks import too_long
 from api.errors import ApiError, Unavailable
 from api.guard import TASK_MS
+from core.explain import ExplainError
 from core.loaders import ModelLoadError
 from core.qa.select import PassageTooLong
 
@@ -40,6 +41,8 @@ class Serving:
             raise
         except PassageTooLong as exc:  # e.g. a thin client's task call
             raise too_long(exc) from None
+        except ExplainError as exc:  # an explanation refused (too slow, nothing to explain): its code kept
+            raise ApiError(422, "explain-refused", str(exc), reason=exc.code) from None
         except (ValueError, TypeError) as exc:
             raise ApiError(422, "invalid-input", str(exc) or type(exc).__name__) from None
         finally:

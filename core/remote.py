@@ -68,6 +68,10 @@ def _error(status: int, body: bytes, name: str) -> Exception:
         from core.qa.select import MAX_CONTEXT_CHARS, PassageTooLong
 
         return PassageTooLong(int(err.get("length") or 0), int(err.get("limit") or MAX_CONTEXT_CHARS))
+    if code == "explain-refused":  # the same error as in process: the page says why in its words
+        from core.explain import ExplainError
+
+        return ExplainError(str(err.get("reason") or "unknown-target"), message)
     if status in (400, 413, 422):
         return ValueError(f"{code}: {message}")
     return ModelLoadError(

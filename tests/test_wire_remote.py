@@ -318,6 +318,13 @@ def test_remote_model_errors_keep_their_code(remote_env: str) -> None:
     assert att.value.code == "not-a-text-model"
     with pytest.raises(ValueError):  # bad input is a ValueError here as it is locally
         remote.call(classify_zero_shot, ["text"], ["only one label"])
+    from core.explain import ExplainError
+    from core.qa import Answer, QAResult
+
+    llm = QAResult(language="en", answers=(Answer("Paris", 0, 5, 0.9, "llm"),), model="qwen-0.5b-reader", mode="llm")
+    with pytest.raises(ExplainError) as refused:  # an explanation refused keeps its code (the page says why)
+        remote.call(explain_answer, EN_QUESTION, EN_CONTEXT, llm)
+    assert refused.value.code == "not-available"
 
 
 @pytest.mark.slow
