@@ -366,8 +366,10 @@ def explain_answer(
 ) -> QAExplanation:
     """Integrated Gradients of the top answer of ``result`` (``None``: answer first with
     :func:`core.qa.answer_details`, ``model`` as there) over the question's and the passage's
-    words; see the module's docstring. Raises :class:`ExplainError` ``not-available`` (the
-    answer is not a span model's), ``no-answer``, ``empty``."""
+    words, in one window around the answer (:func:`explained_window`); see the module's
+    docstring. Raises :class:`ExplainError` ``not-available`` (the answer is not a span
+    model's), ``no-answer``, ``empty``, ``too-slow`` (estimated over the budget, before any
+    gradient)."""
     t0 = time.perf_counter()
     if not isinstance(question, str) or not isinstance(context, str):
         raise TypeError("question and context must be str")
