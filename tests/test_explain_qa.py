@@ -341,7 +341,8 @@ def test_real_model_long_passage_explains_the_part_around_the_answer() -> None:
     context = "\n\n".join([*others, eiffel, *others])  # the answer's paragraph in the middle
     result = answer_details(question, context, top_k=1)
     assert result.mode == "span" and result.answers and result.windows_total > 1
-    window = qx.explained_window(qx._torch_bundle(result.model), question, context, result.answers[0], None)
+    window, logits = qx.explained_window(qx._torch_bundle(result.model), question, context, result.answers[0], None)
+    assert logits.shape == (2, window.inputs["input_ids"].shape[1])
     assert window.count == 1 and window.inputs["input_ids"].shape[1] <= max(qx.EXPLAIN_SIZES)
     e = qx.explain_answer(question, context, result)
     _check_shape(e, question, context)

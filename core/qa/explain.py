@@ -17,7 +17,8 @@ word).
 
 Bounded work: one window is explained: of :data:`EXPLAIN_SIZES` tokens (128, else 192) around
 the answer (the answer farthest from its edges), the first where the model's top answer is in
-the same place (overlaps it; one forward pass each to check); else the window of the reading that holds the answer, when
+the same place (overlaps it; one forward pass each to check, whose logits also locate the
+answer's tokens); else the window of the reading that holds the answer, when
 :func:`estimate_seconds` says it fits :data:`core.explain.text.MAX_SECONDS`, and otherwise
 :class:`ExplainError` ``too-slow`` before any gradient is taken. Then ``steps`` forward +
 backward passes of that window for IG (``internal_batch_size`` :data:`BATCH`) and one batched
@@ -174,12 +175,22 @@ def _window_size(bundle: Any) -> tuple[int, int]:
     return int(meta.get("window_tokens", qa_span.MAX_LENGTH)), int(meta.get("window_stride", qa_span.STRIDE))
 
 
-def _around_answer(bundle: Any, question: str, context: str, answer: Answer, size: int) -> Any:
+def _logits(bundle: Any, one: Any) -> np.ndarray:
+    """The start and end logits ``(2, T)`` of the one window ``one`` (``(1, T)``)."""
+    from core.qa import span as qa_span
+
+    starts, ends = qa_span.run_windows(bundle, one)
+    return np.stack([starts[0], ends[0]])
+
+
+def _around_answer(
+    bundle: Any, question: str, context: str, answer: Answer, size: int
+) -> tuple[Any, np.ndarray] | None:
     """The ``size``-token window (question + passage) with ``answer`` farthest from its edges,
     when the model's top answer there overlaps ``answer`` (one forward pass of that window;
     the served model may be int8 and this one PyTorch, and a shorter window can move an edge of
-    the span, e.g. drop a clause or the 《》 around a title): a one-window ``Windows`` without
-    padding, else ``None``."""
+    the span, e.g. drop a clause or the 《》 around a title): the one-window ``Windows`` without
+    padding and its ``(2, T)`` logits, else ``None``."""
     from core.qa import select as qa_select
     from core.qa import span as qa_span
 
@@ -188,10 +199,10 @@ def _around_answer(bundle: Any, question: str, context: str, answer: Answer, siz
     if not found:
         return None
     one = _trimmed(qa_select.take(every, [found[0]]))
-    starts, ends = qa_span.run_windows(bundle, one)
-    spans = qa_span.decode_spans(starts, ends, one, context, top_k=1).spans
+    logits = _logits(bundle, one)
+    spans = qa_span.decode_spans(logits[:1], logits[1:], one, context, top_k=1).spans
     top = spans[0] if spans else None  # the same place: the int8 model and a shorter window may move an edge
-    return one if top is not None and top.start < answer.end and answer.start < top.end else None
+    return (one, logits) if top is not None and top.start < answer.end and answer.start < top.end else None
 
 
 def estimate_seconds(tokens: int, steps: int = STEPS) -> float:
@@ -203,8 +214,9 @@ def estimate_seconds(tokens: int, steps: int = STEPS) -> float:
 
 def explained_window(
     bundle: Any, question: str, context: str, answer: Answer, read_windows: int | None, steps: int = STEPS
-) -> Any:
-    """The one window (``(1, T)`` ``Windows``, no padding) whose answer is explained: the first
+) -> tuple[Any, np.ndarray]:
+    """The one window (``(1, T)`` ``Windows``, no padding) whose answer is explained, with its
+    ``(2, T)`` start/end logits: the first
     window of :data:`EXPLAIN_SIZES` tokens around the answer (shorter than the model's reading
     window) where the model's top answer overlaps it (:func:`_around_answer`),
     else the window the answer came from among those :func:`core.qa.answer_with_bundle` reads
@@ -225,12 +237,11 @@ def explained_window(
     found = _candidates(windows, answer)
     if not found:
         raise ExplainError("no-answer", "no window holds the answer")
-    w = found[0]
-    mask = windows.inputs.get("attention_mask")
-    tokens = int(mask[w].sum()) if mask is not None else windows.is_context.shape[1]
+    one = _trimmed(qa_select.take(windows, found[:1]))
+    tokens = int(one.inputs["input_ids"].shape[1])
     if estimate_seconds(tokens, steps) > MAX_SECONDS:
         raise ExplainError("too-slow", f"{tokens} tokens, about {estimate_seconds(tokens, steps):.0f} s")
-    return _trimmed(qa_select.take(windows, [w]))
+    return one, _logits(bundle, one)
 
 
 def _candidates(windows: Any, answer: Answer, *, whole: bool = False) -> list[int]:
@@ -250,20 +261,13 @@ def _candidates(windows: Any, answer: Answer, *, whole: bool = False) -> list[in
     return [w for _, w in sorted(found, key=lambda mw: (-mw[0], mw[1]))]
 
 
-def _locate(bundle: Any, windows: Any, context: str, answer: Answer) -> tuple[int, int, np.ndarray]:
-    """The token pair of the one window ``windows`` (``(1, T)``) that gives ``answer``:
-    ``(i, j, logits)`` where ``i``/``j`` are the start/end token of the best-scoring pair that
-    decodes to the answer's characters and ``logits`` the window's ``(2, T)`` start/end logits."""
-    import torch
-
-    from core.inference import model_inputs
+def _locate(windows: Any, logits: np.ndarray, context: str, answer: Answer) -> tuple[int, int]:
+    """The token pair of the one window ``windows`` (``(1, T)``, start/end ``logits`` ``(2, T)``)
+    that gives ``answer``: ``(i, j)``, the start/end token of the best-scoring pair that decodes
+    to the answer's characters."""
     from core.qa import span as qa_span
 
     a, b = answer.start, answer.end
-    feed = {k: torch.from_numpy(v) for k, v in windows.inputs.items()}
-    with bundle.lock, torch.inference_mode():
-        out = bundle.model(**model_inputs(bundle.model, feed, bundle.device))
-        logits = torch.stack([out.start_logits, out.end_logits], dim=1).float().cpu().numpy()[0]  # (2, T)
     ctx = np.flatnonzero(windows.is_context[0])
     near = [int(k) for k in ctx if windows.offsets[0, k, 1] > a - 8 and windows.offsets[0, k, 0] < b + 8]
     best: tuple[float, int, int] | None = None
@@ -282,7 +286,7 @@ def _locate(bundle: Any, windows: Any, context: str, answer: Answer) -> tuple[in
         if not cover:
             raise ExplainError("no-answer", "the answer's tokens are not in the window")
         best = (0.0, cover[0], cover[-1])
-    return best[1], best[2], logits
+    return best[1], best[2]
 
 
 def _answer_probability(
@@ -388,9 +392,9 @@ def explain_answer(
     steps = max(2, min(int(steps), MAX_STEPS))
     bundle = _torch_bundle(result.model)
     read = READ_WINDOWS if result.windows_total > result.windows else None  # a long passage: its best windows
-    windows = explained_window(bundle, question, context, answer, read, steps)
-    w = 0
-    i, j, _ = _locate(bundle, windows, context, answer)
+    windows, logits = explained_window(bundle, question, context, answer, read, steps)
+    w = 0  # the one window
+    i, j = _locate(windows, logits, context, answer)
     tok = bundle.preprocessor
     special = set(int(x) for x in tok.all_special_ids)
     ids = windows.inputs["input_ids"][w]  # (T,)
@@ -429,10 +433,9 @@ def explain_answer(
     from core.explain.units import token_to_units
 
     answer_units = {k for k, (a, b) in enumerate(p_spans) if a < answer.end and answer.start < b}
-    real = int(windows.inputs["attention_mask"][w].sum()) if "attention_mask" in windows.inputs else len(ids)
-    row = {name: v[w][:real] for name, v in windows.inputs.items()}  # the window without its padding
+    row = {name: v[w] for name, v in windows.inputs.items()}  # (T,) each: the window has no padding
     drop, random_drop = _faithfulness(
-        bundle, row, is_context[:real], i, j, token_to_units(p_offsets, p_spans), p_pos, p_weights, answer_units
+        bundle, row, is_context, i, j, token_to_units(p_offsets, p_spans), p_pos, p_weights, answer_units
     )
     seconds = time.perf_counter() - t0
     q_notes = (("question-cut",) if len(q_text) < len(question) else ()) + (("char-fallback",) if q_fallback else ())
