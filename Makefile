@@ -55,13 +55,16 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
 	fi
 
-# Everything: unit, AppTest page tests and the browser tests (headless Chromium).
+# Everything: unit, AppTest page tests and the browser tests (headless Chromium), on
+# TEST_WORKERS pytest-xdist workers (two by default: much of a browser test is waiting on a
+# server or a page; each file stays on one worker, so a file's servers start once).
+TEST_WORKERS ?= 2
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The quick tier: unit and AppTest page tests, no browser, no slow checks (about 70 s here).
 test-fast: setup
-	$(BIN)/python -m pytest -q --ignore=tests/e2e -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --ignore=tests/e2e -m "not slow"
 
 # ruff (lint and format check) on everything, mypy on core and api.
 lint: setup

@@ -18,6 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
 
+def per_worker(log_name: str) -> str:
+    """``server.log`` as ``server-gw1.log`` under a pytest-xdist worker (``make test`` runs two),
+    so that two workers' servers never write one log file."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return log_name
+    stem, dot, ext = log_name.rpartition(".")
+    return f"{stem}-{worker}.{ext}" if dot else f"{log_name}-{worker}"
+
+
 class ServerFailed(RuntimeError):
     """The server exited or did not become healthy in time (see its log)."""
 

@@ -38,7 +38,7 @@ def serving_api(log_name: str = "inference-api.log", timeout_s: float = 60.0) ->
     its base URL (``http://127.0.0.1:PORT``). Its log goes to ``tests/artifacts/``."""
     port = server.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log: Path = ARTIFACTS / log_name
+    log: Path = ARTIFACTS / server.per_worker(log_name)
     args = ["-m", "api", "--no-warm", "--host", server.HOST, "--port", str(port)]
     # training jobs a test starts (POST /api/train, fuzzed) end in seconds, and unpolled ones sooner
     env = {"DEMO_API_KEY": "", "API_RATE_LIMIT": "0", "TRAIN_MAX_SECONDS": "2", "TRAIN_IDLE_SECONDS": "5"}

@@ -36,6 +36,7 @@ def serve_app(
     the arguments after the Python interpreter); wait until it is healthy; yield its base URL."""
     port = server.free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_name = server.per_worker(log_name)
     args = command(port) if command else server.streamlit_command(port)
     try:
         with server.serving(
