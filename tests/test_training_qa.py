@@ -161,6 +161,29 @@ def test_ship_exports_only_a_better_model(tiny_data: Path, tmp_path: Path) -> No
     qa.main(["--data", str(tiny_data), "--out", str(out), "--report", "--threads", "1"])
     rep = json.loads((out / "metrics.json").read_text())["report"]
     assert {k: v["n"] for k, v in rep.items()} == {"xquad_heldout_en": 1, "xquad_heldout_zh": 1, "squad_dev": 3}
+    with pytest.raises(SystemExit, match="scores the app's model"):  # "as served" is the app's model only
+        qa.main(["--data", str(tiny_data), "--out", str(out), "--report", "--served", "--threads", "1"])
+
+
+def test_served_scoring_reads_the_app_model_and_names_its_runtime() -> None:
+    """``--report --served``: the app's qa-e5 as loaded (OpenVINO where built), official scoring."""
+    from training import qa_eval
+
+    exs = [
+        qa_data.Example(
+            "en1", "Who wrote it?", "It was written by Jane Austen in 1813.", (("Jane Austen", 18),), "en", "t"
+        ),
+        qa_data.Example(
+            "en2", "When was it written?", "It was written by Jane Austen in 1813.", (("1813", 33),), "en", "t"
+        ),
+        qa_data.Example(
+            "zh1", "长城有多长？", "长城全长两万一千多公里，横跨中国北方。", (("两万一千多公里", 4),), "zh", "t"
+        ),
+    ]
+    scores, runtime = qa_eval.evaluate_served(exs)
+    assert {lang: s["n"] for lang, s in scores.items()} == {"en": 2, "zh": 1}
+    assert scores["en"]["em"] == 100.0 and scores["zh"]["f1"] > 50
+    assert runtime.split()[0] in ("openvino", "pytorch")
 
 
 def test_recover_continues_a_lost_run_from_its_shipped_weights(tiny_data: Path, tmp_path: Path) -> None:

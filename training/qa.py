@@ -32,6 +32,7 @@ held-out XQuAD test and all of SQuAD 1.1 dev (once per shipped model, never for 
     python -m training.qa --run runs/qa-squad --recover --max-minutes 100  # checkpoint lost
     python -m training.qa --run runs/qa-squad --ship                 # validation; export if better
     python -m training.qa --report                                   # held-out + SQuAD dev figures
+    python -m training.qa --report --served --report-sets squad_dev  # SQuAD dev as the app serves it
 """
 
 from __future__ import annotations
@@ -115,6 +116,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ship", action="store_true", help="score the run on validation; export it if better")
     p.add_argument("--report", action="store_true", help="held-out XQuAD and SQuAD 1.1 dev of the shipped model")
     p.add_argument("--squad-dev-limit", type=int, default=0, help="--report on the first N SQuAD dev questions")
+    p.add_argument(
+        "--served",
+        action="store_true",
+        help="--report the app's models/qa-e5 as served (its OpenVINO build where current), not PyTorch fp32",
+    )
     p.add_argument(
         "--report-sets",
         nargs="+",
@@ -491,7 +497,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.report:
         from core import e5
 
-        qa_eval.report(args.out, e5.tokenizer(), args.data, args.squad_dev_limit, tuple(args.report_sets))
+        served = REPO_ROOT / "models" / "qa-e5" if args.served else None
+        qa_eval.report(args.out, e5.tokenizer(), args.data, args.squad_dev_limit, tuple(args.report_sets), served)
     elif args.ship:
         ship(args)
     else:

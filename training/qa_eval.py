@@ -6,7 +6,8 @@
 - :func:`ship_if_better`: scores a trained model and the shipped one on that sample and
   exports the new one only when it is better (see :func:`better`);
 - :func:`report`: the held-out XQuAD test (articles 24-47) and all of SQuAD 1.1 dev, for the
-  shipped model; read once per shipped model, never used for a choice.
+  shipped model (PyTorch fp32, or as served: :func:`evaluate_served`); read once per shipped
+  model, never used for a choice.
 """
 
 from __future__ import annotations
@@ -193,11 +194,39 @@ def write_export(out: Path, model: Any, metrics: dict) -> None:
 REPORT_SETS = ("xquad_heldout_en", "xquad_heldout_zh", "squad_dev")
 
 
-def report(out: Path, tok: Any, data: Path, squad_dev_limit: int = 0, sets: tuple[str, ...] = REPORT_SETS) -> dict:
+def evaluate_served(examples: list[qa_data.Example]) -> tuple[dict, str]:
+    """EM / F1 per language of ``qa-e5`` as the app serves it (``core.loaders.load``: the
+    OpenVINO build its guard chose where one is current for these weights, else PyTorch),
+    every window read as in :func:`evaluate`; and what it ran on (``"openvino int8"``)."""
+    from core import loaders
+    from core.qa import answer_with_bundle
+
+    bundle = loaders.load("qa-e5")
+    runtime, precision, note = loaders.loaded_runtimes()["qa-e5"]
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for ex in examples:
+        result = answer_with_bundle(bundle, ex.question, ex.context, top_k=1)
+        text = result.answers[0].text if result.answers else ""
+        groups.setdefault(ex.lang, []).append(qa_data.score(text, [a for a, _ in ex.answers], ex.lang))
+    return {lang: summary(v) for lang, v in groups.items()}, f"{runtime} {precision}" + (f" ({note})" if note else "")
+
+
+def report(
+    out: Path,
+    tok: Any,
+    data: Path,
+    squad_dev_limit: int = 0,
+    sets: tuple[str, ...] = REPORT_SETS,
+    served: Path | None = None,
+) -> dict:
     """Held-out XQuAD 24-47 (en, zh) and SQuAD 1.1 dev (all, or the first
     ``squad_dev_limit`` questions) of the model in ``out`` (PyTorch fp32, the app's decoding of
-    every window), each of ``sets`` written into its metrics.json as it is scored."""
-    model = load_exported(out)
+    every window), each of ``sets`` written into its metrics.json as it is scored. With
+    ``served`` (the app's own ``models/qa-e5``, which ``out`` must be) the model is read as the
+    app serves it (:func:`evaluate_served`) and each entry names its ``runtime``."""
+    if served is not None and out.resolve() != served.resolve():
+        raise SystemExit(f"--served scores the app's model ({served}), not {out}")
+    model = None if served is not None else load_exported(out)
     rep: dict[str, Any] = {}
     for name in sets:
         if name == "squad_dev":
@@ -206,8 +235,12 @@ def report(out: Path, tok: Any, data: Path, squad_dev_limit: int = 0, sets: tupl
         else:
             exs = qa_data.heldout(name.rsplit("_", 1)[1], data)
         t0 = time.time()
-        scores = evaluate(model, tok, exs)["scores"]
-        rep[name] = scores[exs[0].lang] | {"seconds": round(time.time() - t0, 1)}
+        if model is None:
+            scores, runtime = evaluate_served(exs)
+            rep[name] = scores[exs[0].lang] | {"seconds": round(time.time() - t0, 1), "runtime": runtime}
+        else:
+            scores = evaluate(model, tok, exs)["scores"]
+            rep[name] = scores[exs[0].lang] | {"seconds": round(time.time() - t0, 1)}
         print(name, rep[name], flush=True)
         metrics_path = out / "metrics.json"  # read again: another process may report other sets
         metrics = json.loads(metrics_path.read_text())
