@@ -68,20 +68,20 @@ def test_qa_history_matches_card():
     assert h is not None and h.x_axis == "step"
     card = _card("qa-e5")
     for name, metric, shown in (
-        ("xquad_heldout_en", "f1", "**75.6**"),
-        ("xquad_heldout_en", "em", "**61.3**"),
-        ("xquad_heldout_zh", "f1", "**76.8**"),
-        ("xquad_heldout_zh", "em", "**66.7**"),
-        ("qa_val_en", "f1", "**79.0**"),
-        ("qa_val_zh", "f1", "**82.6**"),
+        ("xquad_heldout_en", "f1", "**75.8**"),
+        ("xquad_heldout_en", "em", "**62.7**"),
+        ("xquad_heldout_zh", "f1", "**79.9**"),
+        ("xquad_heldout_zh", "em", "**69.7**"),
+        ("qa_val_en", "f1", "**79.6**"),
+        ("qa_val_zh", "f1", "**83.8**"),
     ):
         assert f"**{_fig(h, name, metric):.1f}**" == shown and shown in card, (name, metric)
-    assert f"{_fig(h, 'squad_dev', 'f1'):.1f}" == "81.9" and "EM 72.7 / F1 81.9" in card
+    assert f"{_fig(h, 'squad_dev', 'f1'):.1f}" == "83.2" and "EM 74.2 / F1 83.2" in card
     assert {f.role for f in h.figures if f.name == "squad_dev"} == {"report"}
     (loss,) = h.curves("loss")
-    assert loss.x[0] == 20 and max(loss.x) <= h.facts["steps"] == 2986  # only the shipped run's steps
+    assert loss.x[0] == 20 and max(loss.x) <= h.facts["steps"] == 4730  # only the shipped run's steps
     assert loss.y[-1] == pytest.approx(h.facts["final_loss"], abs=0.05)
-    assert round(h.facts["train_minutes"]) == 372 and "2,986 steps" in card and "372 min in all" in card
+    assert round(h.facts["train_minutes"]) == 488 and "4,730 steps" in card and "488 min in all" in card
 
 
 def test_not_ours_or_unknown_gives_none():
