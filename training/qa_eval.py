@@ -58,9 +58,13 @@ class _Bundle:
 
 def predict(model: Any, tok: Any, examples: list[qa_data.Example]) -> list[tuple[str, float]]:
     """The app's own answering (``core.qa.answer_with_bundle``) on each example: (text, score)."""
+    return _predict_with(_Bundle(model, tok), examples)
+
+
+def _predict_with(bundle: Any, examples: list[qa_data.Example]) -> list[tuple[str, float]]:
+    """:func:`predict` with any loaded span-model bundle (training's own, or the app's)."""
     from core.qa import answer_with_bundle
 
-    bundle = _Bundle(model, tok)
     out = []
     for ex in examples:
         best = answer_with_bundle(bundle, ex.question, ex.context, top_k=1).answers
@@ -80,7 +84,11 @@ def summary(pairs: list[tuple[float, float]]) -> dict:
 def evaluate(model: Any, tok: Any, examples: list[qa_data.Example]) -> dict:
     """EM / F1 (percent) per language and per source, plus every prediction's score and F1."""
     model.eval()
-    preds = predict(model, tok, examples)
+    return _scored(examples, predict(model, tok, examples))
+
+
+def _scored(examples: list[qa_data.Example], preds: list[tuple[str, float]]) -> dict:
+    """:func:`evaluate`'s result for the predictions ``preds`` (text, score) of ``examples``."""
     groups: dict[str, list[tuple[float, float]]] = {}
     rows = []
     for ex, (text, sc) in zip(examples, preds):
@@ -199,16 +207,11 @@ def evaluate_served(examples: list[qa_data.Example]) -> tuple[dict, str]:
     OpenVINO build its guard chose where one is current for these weights, else PyTorch),
     every window read as in :func:`evaluate`; and what it ran on (``"openvino int8"``)."""
     from core import loaders
-    from core.qa import answer_with_bundle
 
-    bundle = loaders.load("qa-e5")
+    scores = _scored(examples, _predict_with(loaders.load("qa-e5"), examples))["scores"]
+    scores = {lang: scores[lang] for lang in sorted({ex.lang for ex in examples})}  # not per source
     runtime, precision, note = loaders.loaded_runtimes()["qa-e5"]
-    groups: dict[str, list[tuple[float, float]]] = {}
-    for ex in examples:
-        result = answer_with_bundle(bundle, ex.question, ex.context, top_k=1)
-        text = result.answers[0].text if result.answers else ""
-        groups.setdefault(ex.lang, []).append(qa_data.score(text, [a for a, _ in ex.answers], ex.lang))
-    return {lang: summary(v) for lang, v in groups.items()}, f"{runtime} {precision}" + (f" ({note})" if note else "")
+    return scores, f"{runtime} {precision}" + (f" ({note})" if note else "")
 
 
 def report(
@@ -237,10 +240,10 @@ def report(
         t0 = time.time()
         if model is None:
             scores, runtime = evaluate_served(exs)
-            rep[name] = scores[exs[0].lang] | {"seconds": round(time.time() - t0, 1), "runtime": runtime}
+            served_on = {"runtime": runtime}
         else:
-            scores = evaluate(model, tok, exs)["scores"]
-            rep[name] = scores[exs[0].lang] | {"seconds": round(time.time() - t0, 1)}
+            scores, served_on = evaluate(model, tok, exs)["scores"], {}
+        rep[name] = scores[exs[0].lang] | {"seconds": round(time.time() - t0, 1)} | served_on
         print(name, rep[name], flush=True)
         metrics_path = out / "metrics.json"  # read again: another process may report other sets
         metrics = json.loads(metrics_path.read_text())
